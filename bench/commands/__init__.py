@@ -1,0 +1,1 @@
+"""Sub-commands of ``esr-bench``: one module each, exposing ``register(subparsers)``."""
