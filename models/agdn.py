@@ -197,6 +197,7 @@ def tlc_windows(h: int, w: int, kernel: int) -> tuple[int, int, list[tuple[int, 
 
     Returns ``(k1, k2, corners)`` with the effective window size ``min(h, kernel) x min(w, kernel)``.
     """
+    h, w, kernel = int(h), int(w), int(kernel)  # plain ints even under jit tracing (fvcore)
     k1, k2 = min(h, kernel), min(w, kernel)
     rows, cols = (h - 1) // k1 + 1, (w - 1) // k2 + 1
     step_i = k1 if rows == 1 else math.ceil((h - k1) / (rows - 1) - 1e-8)

@@ -1,0 +1,116 @@
+"""Which operators ran, and which counter could see them (for the record's ``uncounted`` lists).
+
+:class:`OpCensus` is a dispatch mode plus module hooks: for every ATen operator it records whether it
+ran inside a module that the NTIRE hooks, thop or ptflops have a rule for. Only operators that carry
+real work are reported (matmuls, convolutions, interpolation, pooling, normalisation, activations,
+attention); element-wise arithmetic is ignored by every counter and is not listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from .ntire import HOOK_FLOP_TYPES
+
+__all__ = ["OpCensus", "is_significant", "THOP_SKIPPED_CONTAINERS"]
+
+_SIGNIFICANT_PREFIXES = (
+    "aten::convolution", "aten::_convolution", "aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm",
+    "aten::dot", "aten::_scaled_dot_product", "aten::upsample", "aten::_upsample", "aten::max_pool",
+    "aten::avg_pool", "aten::adaptive_", "aten::native_layer_norm", "aten::native_batch_norm",
+    "aten::_native_batch_norm", "aten::native_group_norm", "aten::gelu", "aten::sigmoid", "aten::silu",
+    "aten::tanh", "aten::_softmax", "aten::_log_softmax", "aten::hardswish", "aten::hardsigmoid",
+    "aten::mish", "aten::relu", "aten::leaky_relu", "aten::elu", "aten::hardtanh", "aten::_prelu_kernel",
+    "aten::grid_sampler", "aten::linalg_vector_norm", "aten::var", "aten::std", "aten::im2col",
+)
+THOP_SKIPPED_CONTAINERS = (nn.Sequential, nn.ModuleList)
+
+
+def is_significant(op: str) -> bool:
+    return op.startswith(_SIGNIFICANT_PREFIXES)
+
+
+class OpCensus(TorchDispatchMode):
+    """Record ``op -> count`` overall and outside the modules each module-hook counter understands."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        from ptflops import pytorch_ops
+        from thop.profile import register_hooks as thop_rules
+
+        self._thop_types = set(thop_rules)
+        self._ptflops_types = set(pytorch_ops.MODULES_MAPPING)
+        self.model = model
+        self.ops: dict[str, int] = {}
+        self.outside: dict[str, dict[str, int]] = {"ntire22_hook": {}, "thop": {}, "ptflops": {}}
+        self.leaf_types_called: set[type] = set()
+        self._depth = {"ntire22_hook": 0, "thop": 0, "ptflops": 0}
+        self._handles: list = []
+
+    def _claims(self, m: nn.Module) -> Iterable[str]:
+        if isinstance(m, HOOK_FLOP_TYPES):
+            yield "ntire22_hook"
+        if type(m) in self._thop_types and not isinstance(m, THOP_SKIPPED_CONTAINERS):
+            yield "thop"
+        if type(m) in self._ptflops_types:
+            yield "ptflops"
+
+    def __enter__(self) -> OpCensus:
+        for m in self.model.modules():
+            claims = tuple(self._claims(m))
+            leaf = not any(True for _ in m.children())
+
+            def pre(mod: nn.Module, _inp: tuple, claims: tuple = claims, leaf: bool = leaf) -> None:
+                for c in claims:
+                    self._depth[c] += 1
+                if leaf:
+                    self.leaf_types_called.add(type(mod))
+
+            def post(_mod: nn.Module, _inp: tuple, _out: object, claims: tuple = claims) -> None:
+                for c in claims:
+                    self._depth[c] -= 1
+
+            self._handles.append(m.register_forward_pre_hook(pre))
+            self._handles.append(m.register_forward_hook(post, always_call=True))
+        return super().__enter__()
+
+    def __exit__(self, *exc: object) -> object:
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
+        return super().__exit__(*exc)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        name = "aten::" + func.name().split("::")[-1].split(".")[0]
+        self.ops[name] = self.ops.get(name, 0) + 1
+        if is_significant(name):
+            for counter, depth in self._depth.items():
+                if depth == 0:
+                    self.outside[counter][name] = self.outside[counter].get(name, 0) + 1
+        return func(*args, **(kwargs or {}))
+
+    def unclaimed_leaf_types(self, counter: str) -> list[str]:
+        """Leaf module types that ran and that ``counter`` has no rule for (treated as zero)."""
+        out = []
+        for t in self.leaf_types_called:
+            probe_claims = {
+                "ntire22_hook": issubclass(t, HOOK_FLOP_TYPES),
+                "thop": t in self._thop_types,
+                "ptflops": t in self._ptflops_types,
+            }
+            if not probe_claims[counter]:
+                out.append(f"module:{t.__name__}")
+        return sorted(out)
+
+
+def torch_flop_formula_missing(ops: Iterable[str]) -> list[str]:
+    """Significant operators that ``FlopCounterMode`` has no formula for."""
+    from torch.utils.flop_counter import flop_registry
+
+    known = {f"aten::{p._qualified_op_name.split('::')[-1]}" for p in flop_registry if hasattr(p, "_qualified_op_name")}
+    return sorted(op for op in ops if is_significant(op) and op not in known)
+
+
