@@ -188,10 +188,13 @@ def measure_complexity(
     device: str = "cpu",
     execution: str = "auto",
     hr_size: tuple[int, int] = HR_SIZE,
+    lr_size: tuple[int, int] = NTIRE_LR,
 ) -> ComplexityRecord:
     """Count ``model`` (zoo name or module) at ``scale`` under every convention (module docstring).
 
     ``execution``: "auto" (shape-only, falling back to real tensors per counter), "shape" or "real".
+    ``lr_size`` / ``hr_size`` change the conventions' input sizes (tests use small ones); the field
+    names keep the standard sizes, and ``protocol`` records the sizes used.
     A counter that fails gives ``None`` and a warning; the record's status stays "ok" unless every
     counter failed.
     """
@@ -200,7 +203,7 @@ def measure_complexity(
     rec = ComplexityRecord(model=name, scale=scale, env=_environment())
     hr_lr = lr_size_for_hr(scale, hr_size)
     rec.protocol = {
-        "lr_ntire": list(NTIRE_LR),
+        "lr_ntire": list(lr_size),
         "lr_for_hr": list(hr_lr),
         "hr": list(hr_size),
         "data_range": data_range,
@@ -216,7 +219,7 @@ def measure_complexity(
     rec.params_trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
     run = _Runner(execution)
 
-    first = run("first_pass", _first_pass, net, NTIRE_LR, data_range)
+    first = run("first_pass", _first_pass, net, lr_size, data_range)
     census: OpCensus | None = None
     counted = net
     if first is not None:
@@ -226,7 +229,7 @@ def measure_complexity(
         rec.ntire_convs_lr256 = ntire.convs
         # every later counter sees the model as it is after one forward (NTIRE convention)
         counted.train(False)
-    fv = run("fvcore_lr256", lambda m, i, s: counters.fvcore_count(m, i, shape_only=s), counted, NTIRE_LR,
+    fv = run("fvcore_lr256", lambda m, i, s: counters.fvcore_count(m, i, shape_only=s), counted, lr_size,
              data_range)
     if fv is not None:
         rec.fvcore_flops_lr256 = fv.total

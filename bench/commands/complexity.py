@@ -1,0 +1,144 @@
+"""``esr-bench complexity``: parameters, FLOPs/MACs, activations and convs under every convention."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Iterable
+
+from bench.records import to_jsonable
+
+_FIELDS = (
+    ("params", "params (sum numel, after forward)", 1),
+    ("params_before_forward", "params before forward", 1),
+    ("params_thop", "params (thop)", 1),
+    ("fvcore_flops_lr256", "fvcore FLOPs, LR 256x256 (NTIRE 24-26)", 1e9),
+    ("ntire22_hook_flops_lr256", "NTIRE 22/23 hook FLOPs, LR 256x256", 1e9),
+    ("torch_flops_lr256", "torch FlopCounterMode, LR 256x256", 1e9),
+    ("thop_macs_hr1280x720", "thop Multi-Adds, HR 1280x720 (papers)", 1e9),
+    ("ptflops_macs_hr1280x720", "ptflops MACs, HR 1280x720", 1e9),
+    ("fvcore_flops_hr1280x720", "fvcore FLOPs, HR 1280x720", 1e9),
+    ("ntire_activations_lr256", "NTIRE activations, LR 256x256", 1e6),
+    ("ntire_convs_lr256", "NTIRE conv calls", 1),
+)
+
+
+def _fmt(value: int | None, unit: float) -> str:
+    if value is None:
+        return "failed"
+    if unit == 1e9:
+        return f"{value / 1e9:.4f} G  ({value:,})"
+    if unit == 1e6:
+        return f"{value / 1e6:.4f} M  ({value:,})"
+    return f"{value:,}"
+
+
+def _print_record(rec: dict) -> None:
+    print(f"{rec['model']} x{rec['scale']}  (status {rec['status']})")
+    for key, label, unit in _FIELDS:
+        print(f"  {label:<42}{_fmt(rec.get(key), unit)}")
+    if rec.get("fvcore_by_operator"):
+        ops = ", ".join(f"{k}={v:,}" for k, v in rec["fvcore_by_operator"].items())
+        print(f"  {'fvcore by operator':<42}{ops}")
+    for counter, kinds in rec.get("uncounted", {}).items():
+        if kinds:
+            print(f"  {'uncounted by ' + counter:<42}{', '.join(kinds)}")
+    for w in rec.get("warnings", []):
+        print(f"  WARNING: {w}")
+    if rec.get("by_module"):
+        print(f"  {'module':<20}{'params':>10}{'fvcore G':>12}{'hook G':>12}{'acts M':>10}{'convs':>7}")
+        for name, row in rec["by_module"].items():
+            fv = (row["fvcore_flops_lr256"] or 0) / 1e9
+            hook = row["ntire22_hook_flops_lr256"] / 1e9
+            print(f"  {name:<20}{row['params']:>10,}{fv:>12.4f}{hook:>12.4f}"
+                  f"{row['ntire_activations_lr256'] / 1e6:>10.3f}{row['ntire_convs_lr256']:>7}")
+
+
+def _print_summary(recs: Iterable[dict]) -> None:
+    head = f"{'model':<16}{'x':>2}{'params':>10}{'thop par':>10}{'fvcore G':>10}{'hook G':>10}{'thop G':>9}" \
+           f"{'acts M':>9}{'convs':>6}  status"
+    print(head)
+
+    def g(v: int | None, unit: float, fmt: str) -> str:
+        return "-" if v is None else format(v / unit, fmt)
+
+    for r in recs:
+        print(f"{r['model']:<16}{r['scale']:>2}{g(r['params'], 1, ',d'):>10}{g(r['params_thop'], 1, ',d'):>10}"
+              f"{g(r['fvcore_flops_lr256'], 1e9, '.4f'):>10}{g(r['ntire22_hook_flops_lr256'], 1e9, '.4f'):>10}"
+              f"{g(r['thop_macs_hr1280x720'], 1e9, '.2f'):>9}{g(r['ntire_activations_lr256'], 1e6, '.2f'):>9}"
+              f"{g(r['ntire_convs_lr256'], 1, 'd'):>6}  {r['status']}{' (warnings)' if r['warnings'] else ''}")
+
+
+def _measure_one(job: tuple[str, int, bool, str]) -> dict:
+    import torch
+
+    from bench.complexity import measure_complexity
+
+    torch.set_num_threads(1)
+    name, scale, by_module, execution = job
+    return to_jsonable(measure_complexity(name, scale, by_module=by_module, execution=execution))
+
+
+def _jobs_for(args: argparse.Namespace) -> list[tuple[str, int, bool, str]]:
+    from bench.cli import UserError
+    from models import get_spec, list_models
+
+    if args.all:
+        if args.model:
+            raise UserError("give either MODEL or --all, not both")
+        names = list_models()
+        return [(n, s, args.by_module, args.execution) for n in names for s in get_spec(n).scales
+                if args.scale is None or s == args.scale]
+    if not args.model:
+        raise UserError("name a MODEL (see `esr-bench models`) or pass --all")
+    spec = get_spec(args.model)
+    scale = args.scale if args.scale is not None else (4 if 4 in spec.scales else spec.scales[-1])
+    if scale not in spec.scales:
+        raise UserError(f"model {spec.name!r} supports scales {list(spec.scales)}, not x{scale}")
+    return [(spec.name, scale, args.by_module, args.execution)]
+
+
+def _run(args: argparse.Namespace) -> int:
+    jobs = _jobs_for(args)
+    workers = max(1, min(args.jobs or min(2, os.cpu_count() or 1), len(jobs)))
+    if workers == 1:
+        recs = [_measure_one(j) for j in jobs]
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+            recs = list(pool.map(_measure_one, jobs))
+    if args.out:
+        from pathlib import Path
+
+        from bench.records import write_json
+
+        for r in recs:
+            write_json(Path(args.out) / "complexity" / f"{r['model']}_x{r['scale']}.json", r)
+    if args.json:
+        print(json.dumps(recs if args.all else recs[0], indent=2))
+    elif args.all:
+        _print_summary(recs)
+    else:
+        _print_record(recs[0])
+    return 0 if all(r["status"] == "ok" for r in recs) else 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "complexity",
+        help="count params / FLOPs / MACs / activations / convs under every convention",
+        description=__doc__ + " Counting needs no weights and runs shape-only (no arithmetic) when it can.",
+    )
+    p.add_argument("model", nargs="?", help="zoo model name (see `esr-bench models`)")
+    p.add_argument("--scale", type=int, default=None, help="upscaling factor (default: x4 or the model's only one)")
+    p.add_argument("--json", action="store_true", help="print the record as JSON (a list with --all)")
+    p.add_argument("--by-module", action="store_true", help="add a per top-level module breakdown")
+    p.add_argument("--all", action="store_true", help="every zoo model at every scale (or at --scale)")
+    p.add_argument("--execution", choices=("auto", "shape", "real"), default="auto",
+                   help="shape-only counting (auto falls back to real tensors when a model reads values)")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes for --all (default: up to 2)")
+    p.add_argument("--out", default=None, help="also write <out>/complexity/<model>_x<scale>.json records")
+    p.set_defaults(func=_run)
