@@ -1,0 +1,259 @@
+"""Complexity analysis: official integers, published figures, shape-only == real, blind spots flagged."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.cli import main
+from bench.complexity import lr_size_for_hr, measure_complexity
+from bench.complexity.counters import thop_count
+from models import create_model, list_models
+from models.published import ablations, published_row, table6
+from tests.conftest import SHARED, read_reference_csv
+
+OFFICIAL = read_reference_csv(SHARED / "reference" / "official_complexity.csv")
+EXACT = ("params", "params_thop", "fvcore_flops_lr256", "ntire22_hook_flops_lr256", "thop_macs_hr1280x720",
+         "fvcore_flops_hr1280x720", "ntire_activations_lr256", "ntire_convs_lr256")
+WITHIN_0_1_PCT = ("ptflops_macs_hr1280x720", "torch_flops_lr256")
+
+
+@functools.cache
+def record(name: str, scale: int):
+    return measure_complexity(name, scale)
+
+
+def _skip_unless_zoo(name: str) -> None:
+    if name not in list_models():
+        pytest.skip("not in zoo yet")
+
+
+@pytest.mark.parametrize("row", OFFICIAL, ids=lambda r: f"{r['zoo_name']}-x{r['scale']}")
+def test_official_complexity_rows(row: dict) -> None:
+    """Each official_complexity.csv row (official code + checkpoint) is reproduced to the integer."""
+    _skip_unless_zoo(row["zoo_name"])
+    scale = int(row["scale"])
+    rec = record(row["zoo_name"], scale)
+    assert rec.status == "ok", rec.message
+    assert rec.protocol["lr_for_hr"] == [int(row["lr_h_for_hr1280x720"]), int(row["lr_w_for_hr1280x720"])]
+    assert rec.protocol["data_range"] == float(row["data_range"])
+    for key in EXACT:
+        assert getattr(rec, key) == int(row[key]), key
+    for key in WITHIN_0_1_PCT:
+        assert getattr(rec, key) == pytest.approx(int(row[key]), rel=1e-3), key
+    expected_ops = dict(kv.split("=") for kv in row["fvcore_by_operator_lr256"].split(";"))
+    assert rec.fvcore_by_operator == {k: int(v) for k, v in expected_ops.items()}
+
+
+def test_lr_size_for_hr() -> None:
+    assert lr_size_for_hr(2) == (360, 640)
+    assert lr_size_for_hr(3) == (240, 427)
+    assert lr_size_for_hr(4) == (180, 320)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_agdn_table5_thop_figures(scale: int) -> None:
+    """Table 5: AGDN 279K/61.4G, 285K/27.9G, 293K/16.1G are thop params and multi-adds, rounded."""
+    pub = published_row("AGDN", scale)
+    rec = record("agdn", scale)
+    assert round(rec.params_thop / 1e3) == pub["params_k"]
+    assert round(rec.thop_macs_hr1280x720 / 1e9, 1) == pub["madds_g"]
+    # the paper's count is not sum(numel): thop misses LayerNorm weights, temperatures and scales
+    assert rec.params - rec.params_thop == 1491
+
+
+def test_agdn_s_published_figures() -> None:
+    """AGDN-S: 69K / 3.7G (table 5, thop) and 0.069 M / 4.39 G (NTIRE 2024 table 6, fvcore)."""
+    rec = record("agdn-s", 4)
+    pub5 = published_row("AGDN-S", 4)
+    assert round(rec.params_thop / 1e3) == pub5["params_k"] == 69
+    assert round(rec.thop_macs_hr1280x720 / 1e9, 1) == pub5["madds_g"] == 3.7
+    pub6 = next(r for r in table6() if "AGDN-S" in r["team"])
+    assert round(rec.params / 1e6, 3) == pub6["params_m"] == 0.069
+    assert round(rec.fvcore_flops_lr256 / 1e9, 2) == pub6["flops_g"] == 4.39
+    assert rec.params == 69272 and rec.fvcore_flops_lr256 == 4387685760
+
+
+_ABLATION_OPTIONS = {
+    "base": {"spatial_attn": "none", "channel_attn": "none", "sgsa": False},
+    "mvsa": {"spatial_attn": "mvsa", "channel_attn": "none", "sgsa": False},
+    "rcca": {"spatial_attn": "none", "channel_attn": "rcca", "sgsa": False},
+    "mvsa+rcca": {"spatial_attn": "mvsa", "channel_attn": "rcca", "sgsa": False},
+    "agdn": {},
+    "agdn-woTLC": {"tlc": False},
+    "blocks5": {"num_block": 5},
+    "blocks6": {"num_block": 6},
+}
+# exact thop parameter counts of the official code (agdn_paper_ablations.csv header and the brief)
+_ABLATION_THOP_PARAMS = {"base": 126552, "mvsa": 144766, "rcca": 132467, "mvsa+rcca": 150681, "agdn": 292683,
+                         "blocks5": 215229, "blocks6": 253956}
+_ABLATION_ROWS = [r for r in ablations() if r["table"] in (1, 3, 4)]
+
+
+@pytest.mark.parametrize("row", _ABLATION_ROWS, ids=lambda r: f"table{r['table']}-{r['variant']}")
+def test_ablation_rows(row: dict) -> None:
+    """Tables 1, 3 and 4 (x4): thop params (K) and multi-adds (G) as printed."""
+    net = create_model("agdn", 4, **_ABLATION_OPTIONS[row["variant"]])
+    x = torch.empty(1, 3, *lr_size_for_hr(4))
+    macs, params = thop_count(copy.deepcopy(net), (x,), shape_only=True)
+    assert round(params / 1e3) == row["params_k"]
+    assert round(macs / 1e9, 1) == row["madds_g"]
+    if row["variant"] in _ABLATION_THOP_PARAMS:
+        assert params == _ABLATION_THOP_PARAMS[row["variant"]]
+
+
+def test_rlfn_ntire22_published_figures() -> None:
+    """NTIRE 2024 baseline: 0.317218 M / 19.6749 G / 80.0452 M activations / 39 convs."""
+    _skip_unless_zoo("rlfn-ntire22")
+    rec = record("rlfn-ntire22", 4)
+    assert round(rec.params / 1e6, 6) == 0.317218
+    assert round(rec.fvcore_flops_lr256 / 1e9, 4) == 19.6749
+    assert round(rec.ntire_activations_lr256 / 1e6, 4) == 80.0452
+    assert rec.ntire_convs_lr256 == 39
+
+
+# ---- shape-only counting equals a real run ---------------------------------------------------------------
+
+_INT_FIELDS = EXACT + WITHIN_0_1_PCT + ("params_before_forward", "params_trainable")
+
+
+def _small(execution: str, net: nn.Module, scale: int = 4):
+    return measure_complexity(net, scale, execution=execution, lr_size=(40, 56), hr_size=(112, 160),
+                              by_module=True)
+
+
+@pytest.mark.parametrize("options", [{"num_feat": 24, "num_block": 1, "tlc_kernel": 16},
+                                     {"num_feat": 24, "num_block": 1, "tlc": False}])
+def test_shape_only_equals_real(options: dict) -> None:
+    """Every counter gives the same integers shape-only and with real tensors (TLC windows included)."""
+    net = create_model("agdn", 4, **options)
+    shape, real = _small("shape", net), _small("real", net)
+    assert set(shape.protocol["execution"].values()) == {"shape-only"}
+    assert set(real.protocol["execution"].values()) == {"real"}
+    for key in _INT_FIELDS:
+        assert getattr(shape, key) == getattr(real, key) is not None, key
+    assert shape.fvcore_by_operator == real.fvcore_by_operator
+    assert shape.by_module == real.by_module
+    assert shape.uncounted == real.uncounted
+
+
+class _ValueDependent(nn.Module):
+    """Chooses a branch from tensor values: cannot be counted shape-only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 3, padding=1)
+        self.b = nn.Conv2d(8, 3 * 4, 3, padding=1)
+        self.up = nn.PixelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.a(x)
+        if y.abs().sum().item() >= 0:  # always true, but needs the values
+            y = F.relu(y)
+        return self.up(self.b(y))
+
+
+def test_value_dependent_model_falls_back_to_real() -> None:
+    rec = measure_complexity(_ValueDependent(), 2, lr_size=(16, 16), hr_size=(32, 32))
+    assert set(rec.protocol["execution"].values()) == {"real"}
+    conv = 9 * 3 * 8 * 16 * 16 + 9 * 8 * 12 * 16 * 16
+    assert rec.ntire22_hook_flops_lr256 == conv  # F.relu is functional: the hook counter ignores it
+    assert rec.fvcore_flops_lr256 == conv
+    assert rec.ntire_activations_lr256 == 8 * 256 + 12 * 256 and rec.ntire_convs_lr256 == 2
+
+
+# ---- blind spots ------------------------------------------------------------------------------------------
+
+
+class _ConvFn(torch.autograd.Function):
+    """A convolution hidden inside a custom autograd Function (like a custom CUDA kernel)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, padding):  # noqa: ANN001, ANN205
+        return F.conv2d(x, weight, bias, padding=padding)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: ANN001, ANN205
+        raise NotImplementedError
+
+
+class _FusedConv(nn.Conv2d):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _ConvFn.apply(x, self.weight, self.bias, self.padding)
+
+
+class _CustomKernelNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = nn.Conv2d(3, 16, 3, padding=1)
+        self.body = _FusedConv(16, 16, 3, padding=1)
+        self.tail = nn.Conv2d(16, 3 * 4, 3, padding=1)
+        self.up = nn.PixelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.up(self.tail(self.body(self.head(x))))
+
+
+@pytest.mark.parametrize("execution", ["shape", "real"])
+def test_custom_autograd_function_is_flagged(execution: str) -> None:
+    rec = measure_complexity(_CustomKernelNet(), 2, execution=execution, lr_size=(32, 32), hr_size=(64, 64))
+    hw = 32 * 32
+    head, body, tail = 27 * 16 * hw, 144 * 16 * hw, 144 * 12 * hw
+    assert rec.ntire22_hook_flops_lr256 == head + body + tail
+    assert rec.fvcore_flops_lr256 == head + tail < rec.ntire22_hook_flops_lr256
+    assert rec.torch_flops_lr256 == 2 * (head + body + tail)  # dispatch-level counting sees inside
+    assert any(op.startswith("prim::PythonOp") for op in rec.uncounted["fvcore"])
+    text = " ".join(rec.warnings)
+    assert "custom autograd Function" in text and "_ConvFn" in text
+    assert "below the NTIRE hook counter" in text
+
+
+def test_counting_never_changes_the_model() -> None:
+    net = create_model("agdn-s", 4)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    rec = measure_complexity(net, 4, lr_size=(48, 48), hr_size=(96, 96))
+    assert rec.status == "ok"
+    after = net.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    for m in net.modules():
+        assert not m._forward_hooks and not m._forward_pre_hooks
+        assert "total_ops" not in m._buffers and not hasattr(m, "__flops__")
+
+
+def test_uncounted_lists_agdn() -> None:
+    rec = record("agdn-s", 4)
+    assert "aten::gelu" in rec.uncounted["fvcore"]
+    assert "aten::bmm" in rec.uncounted["thop"]  # SGSA's q @ k^T: thop never sees matmuls
+    assert "module:WithBiasLayerNorm" in rec.uncounted["thop"]
+    assert "aten::upsample_bilinear2d" in rec.uncounted["ntire22_hook"]
+    assert not rec.warnings  # fvcore conv == hook conv: nothing hidden from the trace
+
+
+# ---- CLI --------------------------------------------------------------------------------------------------
+
+
+def test_cli_json(capsys: pytest.CaptureFixture) -> None:
+    assert main(["complexity", "agdn-s", "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["kind"] == "complexity" and rec["model"] == "agdn-s" and rec["scale"] == 4
+    for key in EXACT + WITHIN_0_1_PCT + ("fvcore_by_operator", "uncounted", "warnings", "protocol", "env"):
+        assert key in rec
+    assert rec["params"] == 69272 and rec["fvcore_flops_lr256"] == 4387685760
+
+
+def test_cli_table_and_errors(capsys: pytest.CaptureFixture) -> None:
+    assert main(["complexity", "agdn-s", "--by-module"]) == 0
+    out = capsys.readouterr().out
+    assert "fvcore FLOPs, LR 256x256" in out and "4,387,685,760" in out and "upsampler" in out
+    assert main(["complexity"]) == 2
+    assert main(["complexity", "agdn-s", "--scale", "2"]) == 2
+    assert main(["complexity", "no-such-model"]) == 2
+    err = capsys.readouterr().err
+    assert "--all" in err and "x2" in err and "unknown model" in err
