@@ -97,7 +97,9 @@ def load_results(path: str | Path) -> list[TeamMetrics]:
                 raise ValueError(f"{f}: corrupt JSON record ({exc}); delete it and re-run that team") from exc
             if isinstance(rec, dict) and rec.get("kind") == "challenge":
                 out.append(_metrics_from_record(f, rec))
-            elif isinstance(rec, dict) and rec and all(isinstance(v, dict) and _OFFICIAL_KEYS <= set(v) for v in rec.values()):
+            elif isinstance(rec, dict) and rec and all(
+                isinstance(v, dict) and _OFFICIAL_KEYS <= set(v) for v in rec.values()
+            ):
                 out.extend(metrics_from_official(k, v) for k, v in rec.items())
         return out
     if not path.is_file():
