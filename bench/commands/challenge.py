@@ -51,7 +51,7 @@ def _validate(args: argparse.Namespace) -> int:
     _check_year(args.year)
     try:
         reports = validate_submission(args.submission, teams=args.teams, year=args.year, data=args.data,
-                                      allow_pickle=args.allow_pickle, **_limits(args))
+                                      allow_pickle=args.allow_pickle, jobs=args.jobs, **_limits(args))
     except ManifestError as exc:
         raise UserError(str(exc)) from None
     if args.json:
@@ -109,6 +109,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     v = csub.add_parser("validate", help="static + sandboxed dynamic checks of a submission")
     _common(v)
+    v.add_argument("--jobs", type=int, default=1, help="children at once (ignored with --data)")
     v.set_defaults(func=_validate)
 
     r = csub.add_parser("run", help="validate/evaluate every team, one JSON record each (resumable)")

@@ -1,0 +1,158 @@
+"""Submission validation: a tiny valid model and one broken submission per failure mode.
+
+Every team runs in its own sandboxed child process (that is what is under test), so the module
+validates the whole test zoo once and the tests inspect the reports.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from bench.cli import main
+from challenge.manifest import ManifestError, load_manifest
+from challenge.sandbox import run_in_sandbox
+from challenge.validate import scan_pickle_globals, validate_submission, validate_team
+
+from .challenge_fixtures import make_single, make_zoo
+
+HANG_TIMEOUT = 15.0
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("zoo")
+    marker = root.parent / f"{root.name}_PWNED"
+    labels = make_zoo(root, marker)
+    assert not marker.exists()
+    t0 = time.perf_counter()
+    reports = validate_submission(root, timeout_s=HANG_TIMEOUT, memory_mb=4096, jobs=2)
+    elapsed = time.perf_counter() - t0
+    by_label = {r.team: r for r in reports}
+    return {"root": root, "marker": marker, "reports": {case: by_label[lab] for case, lab in labels.items()},
+            "labels": labels, "elapsed": elapsed}
+
+
+def _rep(zoo, case):
+    return zoo["reports"][case]
+
+
+def test_valid_tiny_model(zoo):
+    r = _rep(zoo, "valid")
+    assert r.ok, r.findings
+    assert r.child_status == "ok" and r.stage == "done"
+    assert r.codes(severity="warning") == set()
+    assert r.metrics["params"] == 8 * 3 * 9 + 8 + 48 * 8 * 9 + 48 == 3728
+    assert r.metrics["params_before_forward"] == 3728
+    assert r.metrics["output_shape"] == [1, 3, 256, 256]
+    # conv MACs on 1x3x256x256: head 3*8*9 + tail 8*48*9 per pixel
+    assert r.metrics["conv_macs_lr256"] == 256 * 256 * (3 * 8 * 9 + 8 * 48 * 9)
+    assert r.metrics["fvcore_flops_lr256"] == r.metrics["conv_macs_lr256"]
+    assert r.metrics["activations_lr256"] == 256 * 256 * (8 + 48) and r.metrics["convs_lr256"] == 2
+    assert r.official["num_parameters"] == pytest.approx(0.003728)
+    assert r.metrics["check_psnr"] == pytest.approx(r.metrics["check_psnr_bicubic"], abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "case, code",
+    [
+        ("wrongsize", "wrong-output-size"),
+        ("nan", "non-finite-output"),
+        ("crash", "forward-error"),
+        ("hang", "timeout"),
+        ("pickled", "pickled-objects"),
+        ("missing", "state-dict-mismatch"),
+        ("range", "wrong-data-range"),
+        ("import", "missing-dependency"),
+        ("evil", "pickled-objects"),
+    ],
+)
+def test_broken_submission_reported(zoo, case, code):
+    r = _rep(zoo, case)
+    assert not r.ok
+    assert code in r.codes(severity="error"), [f.to_dict() for f in r.findings]
+
+
+def test_messages_are_actionable(zoo):
+    def msg(case, code):
+        return next(f.message for f in _rep(zoo, case).findings if f.code == code)
+
+    assert "(1, 3, 128, 128)" in msg("wrongsize", "wrong-output-size")
+    assert "boom in forward" in msg("crash", "forward-error") and "team04_Crash.py:" in msg("crash", "forward-error")
+    assert "'tail.weight'" in msg("missing", "state-dict-mismatch")
+    assert "set data_range = 255" in msg("range", "wrong-data-range")
+    assert "not_a_real_package_xyz" in msg("import", "missing-dependency")
+    assert "torch.save(model.state_dict()" in msg("pickled", "pickled-objects")
+    assert "team06_Pickled.TinySR" in msg("pickled", "pickled-objects")
+
+
+def test_hang_killed_by_timeout(zoo):
+    r = _rep(zoo, "hang")
+    assert r.child_status == "timeout" and r.stage == "forward"
+    assert HANG_TIMEOUT <= r.wall_s < HANG_TIMEOUT + 10
+
+
+def test_lazy_reparameterisation_halves_params(zoo):
+    r = _rep(zoo, "lazy")
+    assert r.ok  # a warning, not an error: the official count is taken after inference
+    assert "params-change-after-forward" in r.codes("warning")
+    assert r.metrics["params_before_forward"] == 2 * (48 * 3 * 9 + 48)
+    assert r.metrics["params"] == 48 * 3 * 9 + 48
+
+
+def test_non_strict_load_lists_missing_keys(zoo):
+    r = _rep(zoo, "nonstrict")
+    f = next(f for f in r.findings if f.code == "non-strict-missing-keys")
+    assert f.severity == "warning" and "'tail.weight'" in f.message and "'tail.bias'" in f.message
+
+
+def test_malicious_pickle_never_executes(zoo):
+    assert "io.open" in scan_pickle_globals(zoo["root"] / "model_zoo" / "team11_Evil.pth")
+    assert not zoo["marker"].exists()
+    # defence in depth: even the sandboxed child, asked to load it, refuses it with weights_only=True
+    entry = load_manifest(zoo["root"]).select(["11"])[0]
+    child = run_in_sandbox({"entry": entry.to_job(), "allow_pickle": False}, timeout_s=60, memory_mb=4096)
+    assert child.status == "ok"
+    assert "pickled-objects" in {f["code"] for f in child.result["findings"]}
+    assert child.stage == "done" and "params" not in child.result["metrics"]
+    assert not zoo["marker"].exists()
+
+
+def test_allow_pickle_loads_module_checkpoint_in_sandbox(zoo):
+    entry = load_manifest(zoo["root"]).select(["06"])[0]
+    r = validate_team(entry, allow_pickle=True, timeout_s=60, memory_mb=4096)
+    assert r.ok, r.findings
+    assert {"pickled-objects", "pickle-allowed"} <= r.codes("warning")
+    assert r.metrics["params"] == 3728
+
+
+def test_cli_validate_json(tmp_path, capsys):
+    """Also acceptance 4: validating a small submission without --data takes well under 30 s."""
+    make_single(tmp_path / "sub", "03", "Solo")
+    t0 = time.perf_counter()
+    assert main(["challenge", "validate", str(tmp_path / "sub"), "--json", "--year", "2024"]) == 0
+    assert time.perf_counter() - t0 < 30
+    (rep,) = json.loads(capsys.readouterr().out)
+    assert rep["team"] == "03_Solo" and rep["ok"] and rep["metrics"]["params"] == 3728
+    assert main(["challenge", "validate", str(tmp_path / "nowhere")]) == 2
+    assert "no such submission" in capsys.readouterr().err
+
+
+def test_manifest_errors(tmp_path):
+    (tmp_path / "submission.toml").write_text('id = 1\nname = "A"\nclass = "X"\ndata_range = 2.0\n')
+    with pytest.raises(ManifestError, match="data_range must be 1.0 or 255.0"):
+        load_manifest(tmp_path)
+    (tmp_path / "submission.toml").write_text('id = 1\nname = "A"\nclass = "X"\nclas = "Y"\n')
+    with pytest.raises(ManifestError, match=r"unknown key\(s\) \['clas'\]"):
+        load_manifest(tmp_path)
+    (tmp_path / "submission.toml").write_text('id = 1\nclass = "X"\n')
+    with pytest.raises(ManifestError, match="missing required key 'name'"):
+        load_manifest(tmp_path)
+    (tmp_path / "submission.toml").unlink()
+    (tmp_path / "submission.yaml").write_text("team:\n  - {id: 7, name: B, class: Net, strict: false}\n")
+    m = load_manifest(tmp_path)
+    (t,) = m.teams
+    assert t.label == "07_B" and t.strict is False
+    assert t.model_file == tmp_path.resolve() / "models" / "team07_B.py"
