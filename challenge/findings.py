@@ -47,6 +47,7 @@ CODES: dict[str, str] = {
     "not-available": "a measurement module is not installed on this branch / machine",
     "dataset-missing": "the --data folder lacks the year's valid/test layout",
     "evaluation-error": "the evaluation on --data raised",
+    "below-threshold": "PSNR below the year's threshold (raw value; the 2-decimal display may hide it)",
 }
 
 

@@ -357,6 +357,12 @@ def _count(c: Checks, model, entry: dict[str, Any]) -> None:
         return
     c.metrics.update(fvcore_flops_lr256=total, fvcore_unsupported=unsupported)
     c.official.update(flops=total / 1e9, activations=stats["acts"] / 1e6, num_conv=stats["convs"])
+    year = c.job.get("year")
+    if year:
+        from .rules import get_rules
+
+        if get_rules(year).flops_counter == "hook":
+            _hook_flops(c, model, stats["macs"])
     if stats["macs"] > 1.05 * total:
         c.add("fvcore-undercount", WARNING, f"fvcore counts {total / 1e9:.4f} G but conv layers alone do "
               f"{stats['macs'] / 1e9:.4f} G MACs: some ops are hidden from tracing (custom kernels / autograd "
@@ -366,6 +372,28 @@ def _count(c: Checks, model, entry: dict[str, Any]) -> None:
                                                                          "aten::div", "aten::clamp"))}
     if heavy:
         c.add("fvcore-unsupported", INFO, f"fvcore skipped operators {heavy} (not counted)")
+
+
+def _hook_flops(c: Checks, model, conv_macs: int) -> None:
+    """NTIRE 2022/2023 FLOPs (hook counter: conv MACs + activation/BN elements) via bench.complexity."""
+    try:
+        from bench.complexity import measure_complexity
+    except ImportError:
+        c.official["flops"] = conv_macs / 1e9
+        c.add("not-available", INFO, "bench.complexity is not installed: the 2022/2023 hook counter is "
+              "approximated by conv MACs only (activation elements not added)")
+        return
+    try:
+        rec = measure_complexity(model, 4)
+        flops = getattr(rec, "ntire22_hook_flops_lr256", None)
+    except Exception as exc:
+        flops = None
+        c.add("flops-failed", WARNING, f"bench.complexity.measure_complexity failed: {_last_line(exc)}")
+    if flops is not None:
+        c.metrics["ntire22_hook_flops_lr256"] = int(flops)
+        c.official["flops"] = flops / 1e9
+    else:
+        c.official["flops"] = conv_macs / 1e9
 
 
 def run_job(job: dict[str, Any], stage_path: Path) -> dict[str, Any]:

@@ -156,3 +156,63 @@ def test_manifest_errors(tmp_path):
     (t,) = m.teams
     assert t.label == "07_B" and t.strict is False
     assert t.model_file == tmp_path.resolve() / "models" / "team07_B.py"
+
+
+def _ntire_data(root, n=2):
+    """A tiny NTIRE 2024-layout dataset: DIV2K_LSDIR_valid_HR/<name>.png + _LR/<name>x4.png."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, names in (("valid", ["0000001", "0801"][:n]), ("test", ["0901"])):
+        (root / f"DIV2K_LSDIR_{split}_HR").mkdir(parents=True)
+        (root / f"DIV2K_LSDIR_{split}_LR").mkdir(parents=True)
+        for name in names:
+            yy, xx = np.mgrid[0:66, 0:70]  # not a multiple of 4: HR gets modcropped to 64x68
+            img = 128 + 60 * np.sin(xx / 5.0)[..., None] * np.cos(yy / 7.0)[..., None] + rng.normal(0, 3, (66, 70, 3))
+            hr = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+            hr.save(root / f"DIV2K_LSDIR_{split}_HR" / f"{name}.png")
+            hr.crop((0, 0, 68, 64)).resize((17, 16), Image.BICUBIC).save(
+                root / f"DIV2K_LSDIR_{split}_LR" / f"{name}x4.png")
+
+
+def _expected_psnr(root, split):
+    """Independent NTIRE PSNR of torch-bicubic x4 (what the zero-tail tiny model computes)."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from PIL import Image
+
+    vals = []
+    for hr_p in sorted((root / f"DIV2K_LSDIR_{split}_HR").glob("*.png")):
+        hr = np.asarray(Image.open(hr_p).convert("RGB"), dtype=np.float64)[:64, :68]
+        lr = np.asarray(Image.open(root / f"DIV2K_LSDIR_{split}_LR" / f"{hr_p.stem}x4.png"), dtype=np.float32)
+        x = torch.from_numpy(lr / 255.0).permute(2, 0, 1)[None]
+        y = F.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False)
+        sr = np.round(np.clip(y[0].permute(1, 2, 0).numpy(), 0, 1) * 255.0).astype(np.float64)
+        mse = ((sr - hr)[4:-4, 4:-4] ** 2).mean()
+        vals.append(20 * np.log10(255.0 / np.sqrt(mse)))
+    return vals
+
+
+def test_full_evaluation_with_data(tmp_path):
+    sub, data = make_single(tmp_path / "sub"), tmp_path / "data"
+    _ntire_data(data)
+    (r,) = validate_submission(sub, year=2024, data=data)
+    o = r.official
+    assert len(o["valid_psnr"]) == 2 and len(o["test_psnr"]) == 1
+    assert o["valid_psnr"] == pytest.approx(_expected_psnr(data, "valid"), abs=1e-6)
+    assert o["test_ave_psnr"] == pytest.approx(_expected_psnr(data, "test")[0], abs=1e-6)
+    assert len(o["valid_runtime"]) == 2 and o["valid_ave_runtime"] > 0
+    below = [s for s in ("valid", "test") if o[f"{s}_ave_psnr"] < {"valid": 26.90, "test": 26.99}[s]]
+    assert ("below-threshold" in r.codes("error")) == bool(below)
+    # the record feeds the ranking like an official results.json entry
+    from challenge.rank import rank_teams
+    from challenge.rules import get_rules
+    from challenge.score import metrics_from_official
+
+    (ts,) = rank_teams(get_rules(2024), [metrics_from_official(r.team, o)]).teams
+    assert ts.metrics.params_m == pytest.approx(0.003728) and ts.score is not None
+    # a folder without the layout is reported, not crashed on
+    (r2,) = validate_submission(sub, year=2024, data=tmp_path / "sub")
+    assert "dataset-missing" in r2.codes("error")
