@@ -243,9 +243,17 @@ def child_findings(child: ChildResult) -> list[Finding]:
         out.append(Finding("out-of-memory", ERROR, f"exceeded the memory limit ({mem} MiB) during stage "
                            f"'{child.stage}' (exit {child.returncode})"))
     elif child.status == "crashed":
-        tail = child.stderr_tail.strip().splitlines()[-1:] or [""]
-        out.append(Finding("crashed", ERROR, f"the child died during stage '{child.stage}' (exit code "
-                           f"{child.returncode}): {tail[0][:300]}"))
+        tail = (child.stderr_tail.strip().splitlines()[-1:] or [""])[0][:300]
+        how = f"exit code {child.returncode}"
+        if child.returncode is not None and child.returncode < 0:
+            import signal
+
+            try:
+                how = f"killed by {signal.Signals(-child.returncode).name}"
+            except ValueError:
+                pass
+        out.append(Finding("crashed", ERROR, f"the child died during stage '{child.stage}' ({how})"
+                           + (f": {tail}" if tail else "")))
     return out
 
 
@@ -265,7 +273,7 @@ def validate_team(entry: TeamEntry, *, year: int | None = None, data: str | Path
                                         "loaded (pass --allow-pickle to unpickle it inside the sandbox)"))
         return rep
     job = {"entry": entry.to_job(), "allow_pickle": allow_pickle, "year": year,
-           "data": str(data) if data else None}
+           "data": str(data) if data else None, "memory_mb": memory_mb}
     child = run_in_sandbox(job, timeout_s=timeout_s, memory_mb=memory_mb)
     rep.findings = _merge(static, child_findings(child))
     rep.child_status, rep.stage, rep.wall_s = child.status, child.stage, child.wall_s

@@ -61,6 +61,12 @@ def _last_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
 
 
+def _is_oom(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return isinstance(exc, MemoryError) or any(
+        t in text for t in ("can't allocate memory", "out of memory", "cannot allocate memory", "bad_alloc"))
+
+
 def _where(exc: BaseException, model_file: str) -> str:
     """``file:line`` of the deepest frame inside the submission's own file."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == model_file]
@@ -260,6 +266,9 @@ def _forward_checks(c: Checks, model, entry: dict[str, Any]) -> None:
             with torch.no_grad():
                 return model(x)
         except Exception as exc:
+            if _is_oom(exc):
+                c.add("out-of-memory", ERROR, f"forward on a 1x3x{LR_CHECK}x{LR_CHECK} input ran out of memory "
+                      f"(limit {c.job.get('memory_mb') or '?'} MiB): {_last_line(exc)[:300]}", stop=True)
             c.add("forward-error", ERROR, f"forward on a 1x3x{LR_CHECK}x{LR_CHECK} input raised {_last_line(exc)}"
                   f"{_where(exc, entry['model_file'])}", stop=True)
 

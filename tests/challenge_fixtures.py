@@ -36,9 +36,46 @@ VARIANTS = {
     "crash": "        raise RuntimeError('boom in forward')\n",
     "hang": "        while True:\n            pass\n",
     # trained for inputs in [0, 255]: the learned bias is 0.5 grey level
+    "half": "        base = F.interpolate(x, scale_factor=4, mode='bicubic', align_corners=False)\n"
+            "        return (base + self.up(self.tail(self.head(x)))).half()\n",
+    "hog": "        return torch.ones(1 << 40, dtype=torch.uint8)\n",
+    "segv": "        import ctypes\n        ctypes.string_at(0)\n",
     "range": "        base = F.interpolate(x, scale_factor=4, mode='bicubic', align_corners=False)\n"
              "        return base + 0.5 + 0 * self.up(self.tail(self.head(x)))\n",
 }
+
+SNEAKY = '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class _FastConv(torch.autograd.Function):
+    """Stands in for a custom CUDA kernel: fvcore sees an opaque PythonOp."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        return F.conv2d(x, w, b, padding=1)
+
+
+class FastConv(nn.Conv2d):
+    def forward(self, x):
+        return _FastConv.apply(x, self.weight, self.bias)
+
+
+class SneakySR(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = FastConv(3, 48, 3, padding=1)
+        self.up = nn.PixelShuffle(4)
+        self.cuda()  # moves itself to the GPU
+        with torch.no_grad():
+            self(torch.zeros(1, 3, 8, 8))  # warm-up inside the constructor
+
+    def forward(self, x):
+        base = F.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False)
+        return base + self.up(self.body(x))
+'''
 
 LAZY = '''
 import torch
@@ -138,6 +175,11 @@ def make_zoo(root: Path, marker: Path) -> dict[str, str]:
     add("import", "10", "Import", "import not_a_real_package_xyz\n" + TINY, "TinySR", sd)
     add("evil", "11", "Evil", TINY, "TinySR", {"params": sd, "meta": Evil(marker)})
     add("nonstrict", "12", "NonStrict", TINY, "TinySR", missing, strict=False)
+    sneaky = {"body.weight": torch.zeros(48, 3, 3, 3), "body.bias": torch.zeros(48)}
+    add("sneaky", "13", "Sneaky", SNEAKY, "SneakySR", sneaky)
+    add("half", "14", "Half", _tiny_with_forward(VARIANTS["half"]), "TinySR", sd)
+    add("hog", "15", "Hog", _tiny_with_forward(VARIANTS["hog"]), "TinySR", sd)
+    add("segv", "16", "Segv", _tiny_with_forward(VARIANTS["segv"]), "TinySR", sd)
     (root / "submission.toml").write_text("\n".join(toml))
     return labels
 

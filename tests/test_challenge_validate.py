@@ -67,6 +67,8 @@ def test_valid_tiny_model(zoo):
         ("range", "wrong-data-range"),
         ("import", "missing-dependency"),
         ("evil", "pickled-objects"),
+        ("hog", "out-of-memory"),
+        ("segv", "crashed"),
     ],
 )
 def test_broken_submission_reported(zoo, case, code):
@@ -86,6 +88,24 @@ def test_messages_are_actionable(zoo):
     assert "not_a_real_package_xyz" in msg("import", "missing-dependency")
     assert "torch.save(model.state_dict()" in msg("pickled", "pickled-objects")
     assert "team06_Pickled.TinySR" in msg("pickled", "pickled-objects")
+
+
+def test_segfault_recorded_with_signal(zoo):
+    r = _rep(zoo, "segv")
+    assert r.child_status == "crashed" and r.stage == "forward"
+    assert "SIGSEGV" in next(f.message for f in r.findings if f.code == "crashed")
+
+
+def test_hidden_ops_cuda_warmup_and_fp16_flagged(zoo):
+    r = _rep(zoo, "sneaky")
+    assert r.ok  # warnings: the submission runs, but the organisers must know
+    assert {"cuda-in-constructor", "forward-in-constructor", "fvcore-undercount"} <= r.codes("warning")
+    assert r.metrics["fvcore_flops_lr256"] == 0  # the conv hides in an autograd Function (PythonOp)
+    assert r.metrics["conv_macs_lr256"] == 256 * 256 * 48 * 3 * 9
+    assert "prim::PythonOp._FastConv" in r.metrics["fvcore_unsupported"]
+    h = _rep(zoo, "half")
+    assert "non-fp32" in h.codes("warning")
+    assert any("float16" in f.message for f in h.findings if f.code == "non-fp32")
 
 
 def test_hang_killed_by_timeout(zoo):
