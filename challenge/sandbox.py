@@ -2,7 +2,9 @@
 
 The child (``python -m challenge.worker``) gets its own session (so the whole process group can be
 killed), an address-space limit through ``resource.setrlimit(RLIMIT_AS)`` and, on Linux, a parent-
-death signal so that it never outlives a killed runner. A hang, crash or out-of-memory becomes a
+death signal so that it never outlives a killed runner. Where a CUDA driver is present, RLIMIT_AS
+would break CUDA initialisation (it reserves a huge virtual range), so the parent instead polls the
+child's resident memory (VmRSS) and kills it above the limit. A hang, crash or out-of-memory becomes a
 :class:`ChildResult` with status ``timeout`` / ``crashed`` / ``oom`` and the last stage reached.
 """
 
@@ -39,9 +41,24 @@ class ChildResult:
     limits: dict[str, Any] = field(default_factory=dict)
 
 
-def _preexec(memory_mb: int | None):
+def _has_nvidia() -> bool:
+    """A CUDA driver is present: CUDA reserves far more address space than RLIMIT_AS allows."""
+    return Path("/dev/nvidiactl").exists() or Path("/proc/driver/nvidia").exists()
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
+def _preexec(memory_mb: int | None, use_rlimit: bool):
     def fn() -> None:
-        if memory_mb:
+        if memory_mb and use_rlimit:
             import resource
 
             limit = int(memory_mb) << 20
@@ -76,24 +93,32 @@ def run_in_sandbox(job: dict[str, Any], *, timeout_s: float = DEFAULT_TIMEOUT_S,
         env.setdefault("OMP_NUM_THREADS", "1")
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         cmd = [sys.executable, "-m", "challenge.worker", str(job_path), str(result_path), str(stage_path)]
+        use_rlimit = not _has_nvidia()
         t0 = time.perf_counter()
+        timed_out = over_memory = False
         with open(tmpd / "stdout", "wb") as out, open(tmpd / "stderr", "wb") as err:
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=tmp,
-                                    start_new_session=True, preexec_fn=_preexec(memory_mb))
-            timed_out = False
-            try:
-                proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
+                                    start_new_session=True, preexec_fn=_preexec(memory_mb, use_rlimit))
+            while True:
                 try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
+                    proc.wait(timeout=0.2)
+                    break
+                except subprocess.TimeoutExpired:
                     pass
-                proc.wait()
+                timed_out = time.perf_counter() - t0 > timeout_s
+                over_memory = bool(memory_mb) and not use_rlimit and _rss_mb(proc.pid) > memory_mb
+                if timed_out or over_memory:
+                    try:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    proc.wait()
+                    break
         wall = time.perf_counter() - t0
         stage = stage_path.read_text().strip() if stage_path.exists() else "?"
         stderr = (tmpd / "stderr").read_bytes().decode("utf-8", "replace")[-3000:]
-        limits = {"timeout_s": timeout_s, "memory_mb": memory_mb}
+        limits = {"timeout_s": timeout_s, "memory_mb": memory_mb,
+                  "memory_method": "RLIMIT_AS" if use_rlimit else "RSS watchdog (CUDA present)"}
         result = None
         if result_path.exists():
             try:
@@ -102,6 +127,8 @@ def run_in_sandbox(job: dict[str, Any], *, timeout_s: float = DEFAULT_TIMEOUT_S,
                 result = None
         if timed_out:
             return ChildResult("timeout", proc.returncode, stage, wall, result, stderr, limits)
+        if over_memory:
+            return ChildResult("oom", proc.returncode, stage, wall, result, stderr, limits)
         if result is not None and proc.returncode == 0:
             return ChildResult("ok", 0, stage, wall, result, stderr, limits)
         status = "oom" if _looks_oom(stderr) or proc.returncode == -signal.SIGKILL else "crashed"

@@ -418,7 +418,7 @@ def run_job(job: dict[str, Any], stage_path: Path) -> dict[str, Any]:
         c.stage("import model file")
         module = _import_model(c, entry)
         c.stage("construct")
-        model = _build(c, module, entry)
+        model = _build(c, module, entry).cpu()  # checks run on CPU whatever the constructor did
         c.stage("load checkpoint")
         _load_checkpoint(c, model, entry)
         c.stage("forward")

@@ -39,6 +39,7 @@ VARIANTS = {
     "half": "        base = F.interpolate(x, scale_factor=4, mode='bicubic', align_corners=False)\n"
             "        return (base + self.up(self.tail(self.head(x)))).half()\n",
     "hog": "        return torch.ones(1 << 40, dtype=torch.uint8)\n",
+    "grow": "        xs = []\n        while True:\n            xs.append(torch.ones(25_000_000))\n",
     "segv": "        import ctypes\n        ctypes.string_at(0)\n",
     "range": "        base = F.interpolate(x, scale_factor=4, mode='bicubic', align_corners=False)\n"
              "        return base + 0.5 + 0 * self.up(self.tail(self.head(x)))\n",
@@ -206,9 +207,10 @@ def _lazy_state() -> dict[str, torch.Tensor]:
     }
 
 
-def make_single(root: Path, team_id: str = "01", name: str = "Tiny") -> Path:
-    """One valid team with a top-level (single-team) manifest."""
-    write_team(root, team_id, name, TINY, "TinySR", {"params": _tiny_state()})
+def make_single(root: Path, team_id: str = "01", name: str = "Tiny", variant: str | None = None) -> Path:
+    """One team (valid unless ``variant`` names a broken forward) with a top-level manifest."""
+    src = _tiny_with_forward(VARIANTS[variant]) if variant else TINY
+    write_team(root, team_id, name, src, "TinySR", {"params": _tiny_state()})
     (root / "submission.toml").write_text(
         f'id = "{team_id}"\nname = "{name}"\nclass = "TinySR"\nkey = "params"\ndata_range = 1.0\n'
     )

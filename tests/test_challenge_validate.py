@@ -108,6 +108,19 @@ def test_hidden_ops_cuda_warmup_and_fp16_flagged(zoo):
     assert any("float16" in f.message for f in h.findings if f.code == "non-fp32")
 
 
+@pytest.mark.parametrize("watchdog", [False, True], ids=["rlimit_as", "rss_watchdog"])
+def test_memory_limit_growing_model(tmp_path, monkeypatch, watchdog):
+    """A forward that keeps allocating is stopped by RLIMIT_AS, or (CUDA machines) by the RSS watchdog."""
+    from challenge import sandbox
+
+    monkeypatch.setattr(sandbox, "_has_nvidia", lambda: watchdog)
+    make_single(tmp_path, "20", "Grow", variant="grow")
+    (r,) = validate_submission(tmp_path, timeout_s=120, memory_mb=1500)
+    assert "out-of-memory" in r.codes("error")
+    assert r.child_status == ("oom" if watchdog else "ok")
+    assert r.wall_s < 60
+
+
 def test_hang_killed_by_timeout(zoo):
     r = _rep(zoo, "hang")
     assert r.child_status == "timeout" and r.stage == "forward"
