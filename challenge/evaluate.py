@@ -137,6 +137,7 @@ def evaluate_submission(c, model, entry: dict[str, Any], job: dict[str, Any]) ->
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device).eval()
     dr = float(entry["data_range"])
+    model.data_range = dr  # what bench.runtime reads to scale its synthetic input
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = False
     for split, pairs in splits.items():

@@ -6,7 +6,7 @@ with where it happened) and writes every finding plus the measured figures to RE
 atomically. Untrusted checkpoints are read with ``torch.load(weights_only=True)``; only an explicit
 ``allow_pickle`` job loads them with ``weights_only=False``, and only here, inside the child.
 
-Dynamic checks on a synthetic 64x64 LR image (HR 256x256, uint8, bicubic-downscaled with
+Dynamic checks on a synthetic 48x64 LR image (HR 192x256, uint8, bicubic-downscaled with
 antialiasing): output shape (1, 3, 256, 256), float32, finite, deterministic; parameters before and
 after the first forward; PSNR with the declared data_range vs the other range (NTIRE convention:
 input ``uint8 / (255 / data_range)``, output ``clamp(0, range) * 255 / range``, rounded, RGB PSNR,
@@ -29,7 +29,8 @@ from typing import Any
 from .findings import ERROR, INFO, WARNING, Finding
 
 _NESTING = ("params_ema", "params", "state_dict", "model_state_dict", "model", "net", "net_g")
-LR_CHECK = 64  # LR side of the forward check image
+LR_H, LR_W = 48, 64  # LR size of the forward check image (non-square: catches swapped axes)
+LR_CHECK = f"{LR_H}x{LR_W}"
 COUNT_SIDE = 256  # LR side of the counting input (NTIRE convention)
 
 
@@ -216,14 +217,13 @@ def _load_checkpoint(c: Checks, model, entry: dict[str, Any]) -> None:
         model.load_state_dict(sd, strict=False)
 
 
-def check_image(side: int = LR_CHECK):
+def check_image(h: int = LR_H, w: int = LR_W):
     """Deterministic synthetic HR image (uint8, 1x3x4s x4s) with smooth regions and edges, and its LR."""
     import torch
     import torch.nn.functional as F
 
     g = torch.Generator().manual_seed(0)
-    n = 4 * side
-    yy, xx = torch.meshgrid(torch.linspace(0, 1, n), torch.linspace(0, 1, n), indexing="ij")
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 4 * h), torch.linspace(0, 1, 4 * w), indexing="ij")
     chans = []
     for c in range(3):
         f = torch.rand(4, generator=g) * 6 + 1
@@ -267,9 +267,9 @@ def _forward_checks(c: Checks, model, entry: dict[str, Any]) -> None:
                 return model(x)
         except Exception as exc:
             if _is_oom(exc):
-                c.add("out-of-memory", ERROR, f"forward on a 1x3x{LR_CHECK}x{LR_CHECK} input ran out of memory "
+                c.add("out-of-memory", ERROR, f"forward on a 1x3x{LR_CHECK} input ran out of memory "
                       f"(limit {c.job.get('memory_mb') or '?'} MiB): {_last_line(exc)[:300]}", stop=True)
-            c.add("forward-error", ERROR, f"forward on a 1x3x{LR_CHECK}x{LR_CHECK} input raised {_last_line(exc)}"
+            c.add("forward-error", ERROR, f"forward on a 1x3x{LR_CHECK} input raised {_last_line(exc)}"
                   f"{_where(exc, entry['model_file'])}", stop=True)
 
     x = lr / (255.0 / dr)
@@ -287,10 +287,10 @@ def _forward_checks(c: Checks, model, entry: dict[str, Any]) -> None:
         out = out[0]
     if not torch.is_tensor(out):
         c.add("wrong-output-size", ERROR, f"forward returns {type(out).__name__}, not a tensor", stop=True)
-    want = (1, 3, 4 * LR_CHECK, 4 * LR_CHECK)
+    want = (1, 3, 4 * LR_H, 4 * LR_W)
     c.metrics["output_shape"] = list(out.shape)
     if tuple(out.shape) != want:
-        c.add("wrong-output-size", ERROR, f"a 1x3x{LR_CHECK}x{LR_CHECK} input gives {tuple(out.shape)}, expected "
+        c.add("wrong-output-size", ERROR, f"a 1x3x{LR_CHECK} input gives {tuple(out.shape)}, expected "
               f"{want} (x4 super-resolution, RGB)", stop=True)
     if out.dtype != torch.float32:
         c.add("non-fp32", WARNING, f"output dtype {out.dtype}: the forward runs in reduced precision "

@@ -46,7 +46,7 @@ def test_valid_tiny_model(zoo):
     assert r.codes(severity="warning") == set()
     assert r.metrics["params"] == 8 * 3 * 9 + 8 + 48 * 8 * 9 + 48 == 3728
     assert r.metrics["params_before_forward"] == 3728
-    assert r.metrics["output_shape"] == [1, 3, 256, 256]
+    assert r.metrics["output_shape"] == [1, 3, 192, 256]
     # conv MACs on 1x3x256x256: head 3*8*9 + tail 8*48*9 per pixel
     assert r.metrics["conv_macs_lr256"] == 256 * 256 * (3 * 8 * 9 + 8 * 48 * 9)
     assert r.metrics["fvcore_flops_lr256"] == r.metrics["conv_macs_lr256"]
@@ -81,7 +81,7 @@ def test_messages_are_actionable(zoo):
     def msg(case, code):
         return next(f.message for f in _rep(zoo, case).findings if f.code == code)
 
-    assert "(1, 3, 128, 128)" in msg("wrongsize", "wrong-output-size")
+    assert "gives (1, 3, 96, 128), expected (1, 3, 192, 256)" in msg("wrongsize", "wrong-output-size")
     assert "boom in forward" in msg("crash", "forward-error") and "team04_Crash.py:" in msg("crash", "forward-error")
     assert "'tail.weight'" in msg("missing", "state-dict-mismatch")
     assert "set data_range = 255" in msg("range", "wrong-data-range")
