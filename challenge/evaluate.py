@@ -162,7 +162,10 @@ def evaluate_submission(c, model, entry: dict[str, Any], job: dict[str, Any]) ->
             c.add("below-threshold", ERROR, f"{split} PSNR {v:.4f} dB is below the NTIRE {year} threshold "
                   f"{thr:.2f} dB{extra} (checked on the raw value)")
     try:
-        from bench.runtime import measure_runtime
+        from .worker import suite_imports
+
+        with suite_imports(entry["root"]):
+            from bench.runtime import measure_runtime
     except ImportError:
         c.add("not-available", INFO, "bench.runtime is not installed: robust-mode runtime skipped")
     else:

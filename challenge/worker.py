@@ -15,6 +15,8 @@ border 4); fvcore total vs conv MACs seen by forward hooks on a 1x3x256x256 inpu
 
 from __future__ import annotations
 
+import contextlib
+import importlib.machinery
 import importlib.util
 import json
 import math
@@ -22,6 +24,7 @@ import os
 import sys
 import time
 import traceback
+import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -76,11 +79,23 @@ def _where(exc: BaseException, model_file: str) -> str:
 
 def _import_model(c: Checks, entry: dict[str, Any]):
     model_file = entry["model_file"]
-    root = entry["root"]
-    for p in (str(Path(model_file).parent), root):  # official repos import `from models.x import ...`
+    root = Path(entry["root"])
+    for p in (str(Path(model_file).parent), str(root)):  # official repos import `from models.x import ...`
         if p not in sys.path:
             sys.path.insert(0, p)
-    spec = importlib.util.spec_from_file_location(f"esr_submission_{entry['team_id']}", model_file)
+    name = Path(model_file).stem
+    models_dir = root / "models"
+    if models_dir.is_dir():
+        # `models` means the submission's folder here, never esr-bench's own `models` package
+        if not (models_dir / "__init__.py").is_file():
+            pkg = types.ModuleType("models")
+            pkg.__path__ = [str(models_dir)]
+            pkg.__spec__ = importlib.machinery.ModuleSpec("models", None, is_package=True)
+            pkg.__spec__.submodule_search_locations = pkg.__path__
+            sys.modules["models"] = pkg
+        if Path(model_file).parent == models_dir:
+            name = f"models.{name}"
+    spec = importlib.util.spec_from_file_location(name, model_file)
     if spec is None or spec.loader is None:
         c.add("import-error", ERROR, f"cannot import {model_file} as a Python module", stop=True)
     module = importlib.util.module_from_spec(spec)
@@ -383,10 +398,33 @@ def _count(c: Checks, model, entry: dict[str, Any]) -> None:
         c.add("fvcore-unsupported", INFO, f"fvcore skipped operators {heavy} (not counted)")
 
 
+@contextlib.contextmanager
+def suite_imports(root: str | Path):
+    """Import esr-bench modules (``bench.*`` and its ``models`` package) while a submission is loaded.
+
+    The submission's ``models`` modules are set aside (and its folders taken off ``sys.path``) for the
+    duration, then restored, so ``models`` keeps meaning the submission's folder for its own code.
+    """
+    def pop_models() -> dict[str, Any]:
+        return {k: sys.modules.pop(k) for k in list(sys.modules) if k == "models" or k.startswith("models.")}
+
+    saved, saved_path = pop_models(), list(sys.path)
+    root = Path(root).resolve()
+    sys.path[:] = [p for p in sys.path if not (p and Path(p).resolve().is_relative_to(root))]
+    try:
+        yield
+    finally:
+        for k, v in pop_models().items():
+            sys.modules[f"_esr_suite_{k}"] = v
+        sys.modules.update(saved)
+        sys.path[:] = saved_path
+
+
 def _hook_flops(c: Checks, model, conv_macs: int) -> None:
     """NTIRE 2022/2023 FLOPs (hook counter: conv MACs + activation/BN elements) via bench.complexity."""
     try:
-        from bench.complexity import measure_complexity
+        with suite_imports(c.job["entry"]["root"]):
+            from bench.complexity import measure_complexity
     except ImportError:
         c.official["flops"] = conv_macs / 1e9
         c.add("not-available", INFO, "bench.complexity is not installed: the 2022/2023 hook counter is "

@@ -181,6 +181,9 @@ def make_zoo(root: Path, marker: Path) -> dict[str, str]:
     add("half", "14", "Half", _tiny_with_forward(VARIANTS["half"]), "TinySR", sd)
     add("hog", "15", "Hog", _tiny_with_forward(VARIANTS["hog"]), "TinySR", sd)
     add("segv", "16", "Segv", _tiny_with_forward(VARIANTS["segv"]), "TinySR", sd)
+    # official repos: a model file importing a sibling through the `models.` namespace
+    add("sibling", "17", "Sibling", "from models.team17_blocks import TinySR  # noqa: F401\n", "TinySR", sd)
+    (root / "models" / "team17_blocks.py").write_text(textwrap.dedent(TINY))
     (root / "submission.toml").write_text("\n".join(toml))
     return labels
 

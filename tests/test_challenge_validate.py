@@ -121,6 +121,13 @@ def test_memory_limit_growing_model(tmp_path, monkeypatch, watchdog):
     assert r.wall_s < 60
 
 
+def test_official_repo_layout_models_namespace(zoo):
+    """`from models.<sibling> import X` resolves to the submission's models/ folder, not esr-bench's."""
+    r = _rep(zoo, "sibling")
+    assert r.ok, r.findings
+    assert r.metrics["params"] == 3728
+
+
 def test_hang_killed_by_timeout(zoo):
     r = _rep(zoo, "hang")
     assert r.child_status == "timeout" and r.stage == "forward"
