@@ -256,3 +256,29 @@ def test_full_evaluation_with_data(tmp_path):
     # a folder without the layout is reported, not crashed on
     (r2,) = validate_submission(sub, year=2024, data=tmp_path / "sub")
     assert "dataset-missing" in r2.codes("error")
+
+
+@pytest.mark.parametrize("fmt", ["zip", "legacy", "plain-pickle-protocol0"])
+def test_pickle_scan_without_unpickling(tmp_path, fmt):
+    import pickle
+
+    import torch
+
+    from .challenge_fixtures import Evil
+
+    marker = tmp_path / "PWNED"
+    path = tmp_path / "ckpt.pth"
+    payload = {"w": torch.zeros(2), "meta": Evil(marker)}
+    if fmt == "zip":
+        torch.save(payload, path)
+    elif fmt == "legacy":
+        torch.save(payload, path, _use_new_zipfile_serialization=False)
+    else:
+        path.write_bytes(pickle.dumps({"meta": Evil(marker)}, protocol=0))
+    found = scan_pickle_globals(path)
+    assert "io.open" in found
+    assert not marker.exists()
+    clean = tmp_path / "clean.pth"
+    torch.save({"w": torch.zeros(2)}, clean)
+    assert set(scan_pickle_globals(clean)) == {"torch._utils._rebuild_tensor_v2", "torch.FloatStorage",
+                                               "collections.OrderedDict"}
