@@ -381,15 +381,15 @@ def _prepare(
     return model
 
 
-def _make_u8(size: Sequence[int], seed: int) -> torch.Tensor:
-    """A reproducible random 1x3xHxW uint8 LR image."""
+def _make_u8(size: Sequence[int], seed: int, channels: int = 3) -> torch.Tensor:
+    """A reproducible random 1xCxHxW uint8 LR image."""
     g = torch.Generator().manual_seed(seed)
-    return torch.randint(0, 256, (1, 3, *size), generator=g, dtype=torch.uint8)
+    return torch.randint(0, 256, (1, channels, *size), generator=g, dtype=torch.uint8)
 
 
-def _make_input(size: Sequence[int], data_range: float, seed: int) -> torch.Tensor:
-    """A reproducible 1x3xHxW LR input in the model's range, quantised to 8 bits like a real image."""
-    return _make_u8(size, seed).float() / (255.0 / data_range)
+def _make_input(size: Sequence[int], data_range: float, seed: int, channels: int = 3) -> torch.Tensor:
+    """A reproducible 1xCxHxW LR input in the model's range, quantised to 8 bits like a real image."""
+    return _make_u8(size, seed, channels).float() / (255.0 / data_range)
 
 
 def _to_device(x: torch.Tensor, device: torch.device, dtype: torch.dtype, channels_last: bool) -> torch.Tensor:
@@ -531,6 +531,7 @@ def measure_runtime(
     memory: bool = True,
     pretrained: bool | str | Path = False,
     seed: int = 0,
+    in_channels: int = 3,
     timer: Timer | None = None,
 ) -> RuntimeRecord:
     """Time ``model`` (zoo name or module) at ``scale``; see the module docstring for both protocols.
@@ -538,7 +539,8 @@ def measure_runtime(
     ``input_size`` is the LR (H, W) of a synthetic 8-bit input. ``warmup`` defaults to 10 (robust) and
     0 (ntire; a non-zero value is refused there). In ntire mode ``datasets`` maps split names (e.g.
     ``{"valid": [...], "test": [...]}``) to LR uint8 images; without it, ``repeats`` synthetic images
-    of ``input_size`` form one split. ``timer`` replaces the default timer (tests). A module passed in
+    of ``input_size`` form one split. ``in_channels`` (default 3, RGB) shapes synthetic inputs for
+    non-SR test modules. ``timer`` replaces the default timer (tests). A module passed in
     is moved to ``device``/``dtype`` in place. Errors while running (out of memory, an op missing
     for a dtype, a failed ``torch.compile``) give ``status="failed"``; CUDA absent gives "skipped".
     """
@@ -604,7 +606,7 @@ def measure_runtime(
         try:
             rec = _measure(
                 net, name, scale, dev, size, warmup, repeats, mode, torch_dtype, channels_last, compile,
-                datasets, memory, seed, timer, data_range, base,
+                datasets, memory, seed, timer, data_range, base, in_channels,
             )
         except (RuntimeError, NotImplementedError) as exc:
             # Out of memory, an operator missing for this dtype/device, a torch.compile failure, ...
@@ -640,6 +642,7 @@ def _measure(
     timer: Timer | None,
     data_range: float,
     base: dict[str, Any],
+    in_channels: int = 3,
 ) -> RuntimeRecord:
     cuda = dev.type == "cuda"
     mem_before = 0
@@ -656,7 +659,7 @@ def _measure(
 
     with _grad_context(mode):
         if mode == "robust":
-            x = to_dev(_make_input(size, data_range, seed))
+            x = to_dev(_make_input(size, data_range, seed, in_channels))
             times = time_repeated(forward, x, timer, warmup=warmup, repeats=repeats)
             rec.fill_stats(times)
             if cuda:
@@ -664,7 +667,7 @@ def _measure(
         else:
             if datasets is None:
                 g = random.Random(seed)
-                splits = {"synthetic": [_make_u8(size, g.randrange(2**31)) for _ in range(repeats)]}
+                splits = {"synthetic": [_make_u8(size, g.randrange(2**31), in_channels) for _ in range(repeats)]}
             else:
                 splits = dict(datasets)
             scale_in = 255.0 / data_range
@@ -748,24 +751,20 @@ def compare_runtime(
     """
     dev = _resolve_device(device)
     torch_dtype = DTYPES[dtype]
-    entries: list[tuple[str, nn.Module]] = []
     messages: list[str] = []
     ref_name = reference or (reference_model(year) if year is not None else None)
-    todo = list(models)
+    entries = [_resolve_model(m, scale, False) for m in models]
     if ref_name is not None:
         from models import get_spec
         from models.registry import UnknownModelError
 
         try:
             ref_name = get_spec(ref_name).name
-            names = [m if isinstance(m, str) else "" for m in todo]
-            if not any(n and get_spec(n).name == ref_name for n in names):
-                todo.append(ref_name)
         except UnknownModelError:
             messages.append(f"reference model {ref_name!r} is not in the zoo; no ratios")
             ref_name = None
-    for m in todo:
-        entries.append(_resolve_model(m, scale, False))
+        if ref_name is not None and ref_name not in {n for n, _ in entries}:
+            entries.append(_resolve_model(ref_name, scale, False))
     if len({n for n, _ in entries}) != len(entries):
         raise ValueError("a model appears twice in the comparison")
     base_protocol = {
