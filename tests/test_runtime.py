@@ -452,3 +452,16 @@ def test_cli_dataset_needs_bench_data():
         assert code == 2 and "bench.data" in err
     else:
         pytest.skip("bench.data present: covered by the dataset test")
+
+
+def test_gpu_smoke_skips_cleanly_without_cuda_and_dry_runs():
+    from bench import gpu_smoke
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        if not torch.cuda.is_available():
+            assert gpu_smoke.main([]) == 0
+            assert "no CUDA device available, skipped" in out.getvalue()
+        assert gpu_smoke.main(["--cpu-dry-run"]) == 0
+    text = out.getvalue()
+    assert "agdn-s" in text and "gpu smoke check: ok" in text
