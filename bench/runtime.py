@@ -442,53 +442,21 @@ def _resolve_device(device: str | torch.device) -> torch.device:
 # datasets (ntire mode over real images)
 
 
-def _read_u8(path: str | Path) -> torch.Tensor:
-    """An image file as a 1x3xHxW uint8 tensor (grey -> 3 channels), like the official imread_uint."""
+def _hwc_to_tensor(arr: Any) -> torch.Tensor:
+    """An ``HxWx3`` uint8 array -> ``1x3xHxW`` uint8 tensor."""
     import numpy as np
-    from PIL import Image
 
-    with Image.open(path) as im:
-        arr = np.asarray(im.convert("RGB"))
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0).contiguous()
+    return torch.from_numpy(np.array(arr, dtype=np.uint8, copy=True)).permute(2, 0, 1).unsqueeze(0).contiguous()
 
 
-def _bicubic_down(img: torch.Tensor, scale: int) -> torch.Tensor:
-    h, w = img.shape[-2:]
-    img = img[..., : h - h % scale, : w - w % scale]
-    lr = torch.nn.functional.interpolate(img.float(), scale_factor=1 / scale, mode="bicubic", antialias=True)
-    return lr.round().clamp(0, 255).to(torch.uint8)
+def dataset_lr_images(dataset: str | Path, scale: int, split: str | None = None) -> tuple[str, list[torch.Tensor]]:
+    """``(canonical name, LR images as 1x3xHxW uint8 tensors)`` of ``dataset`` at ``scale``.
 
-
-def _paths_from(ds: Any, attrs: Sequence[str], scale: int) -> list[Path] | None:
-    for attr in attrs:
-        value = getattr(ds, attr, None)
-        if value is None:
-            continue
-        if callable(value):
-            try:
-                value = value(scale)
-            except TypeError:
-                value = value()
-            except (FileNotFoundError, KeyError, ValueError):
-                continue
-        if isinstance(value, Mapping):
-            value = value.get(scale) or value.get(str(scale))
-        if value is None:
-            continue
-        if isinstance(value, (str, Path)) and Path(value).is_dir():
-            value = sorted(p for p in Path(value).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp"))
-        paths = [Path(p) for p in value]
-        if paths:
-            return paths
-    return None
-
-
-def dataset_lr_images(dataset: str | Path, scale: int) -> tuple[str, list[torch.Tensor]]:
-    """``(canonical name, LR images as 1x3xHxW uint8)`` of ``dataset`` at ``scale``, via ``bench.data``.
-
-    Uses the dataset's LR files when it has them for ``scale``; otherwise its HR images, modcropped
-    and downscaled (bicubic, antialiased): the right LR sizes, which is all runtime depends on.
-    Raises ``ImportError`` with an actionable message if ``bench.data`` is not available.
+    Goes through ``bench.data``: ``resolve_dataset(name_or_path, split=...)`` then ``pairs(scale)``;
+    an image pair's LR file is read with ``read_image`` (8-bit RGB, grey -> 3 channels, like the
+    official ``imread_uint``), or, when the dataset has no LR files for ``scale``, made from the HR
+    image with ``make_lr`` (modcrop + MATLAB bicubic). Raises ``ImportError`` with an actionable
+    message if ``bench.data`` is not available in this installation.
     """
     try:
         from bench import data as bdata
@@ -497,15 +465,18 @@ def dataset_lr_images(dataset: str | Path, scale: int) -> tuple[str, list[torch.
             "--dataset needs the dataset module bench.data, which this installation does not have; "
             "use --input HxW (LR) or --hr WxH instead"
         ) from exc
-    ds = bdata.resolve_dataset(dataset)
-    name = str(getattr(ds, "name", dataset))
-    lr = _paths_from(ds, ("lr_paths", "lr_files", "lr_dir", "lr_dirs"), scale)
-    if lr:
-        return name, [_read_u8(p) for p in lr]
-    hr = _paths_from(ds, ("hr_paths", "hr_files", "paths", "files", "hr_dir"), scale)
-    if not hr:
-        raise ValueError(f"dataset {name!r} has no LR x{scale} or HR images that esr-bench runtime can read")
-    return name, [_bicubic_down(_read_u8(p), scale) for p in hr]
+    if split in ("valid", "test"):
+        ds = bdata.resolve_dataset(dataset, split=split)
+    else:
+        ds = bdata.resolve_dataset(dataset)
+    images = []
+    for pair in ds.pairs(int(scale)):
+        if pair.lr is not None:
+            arr = bdata.read_image(pair.lr)
+        else:
+            arr = bdata.make_lr(bdata.read_image(pair.hr), int(scale))
+        images.append(_hwc_to_tensor(arr))
+    return str(ds.name), images
 
 
 # --------------------------------------------------------------------------------------------------

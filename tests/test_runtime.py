@@ -465,3 +465,52 @@ def test_gpu_smoke_skips_cleanly_without_cuda_and_dry_runs():
         assert gpu_smoke.main(["--cpu-dry-run"]) == 0
     text = out.getvalue()
     assert "agdn-s" in text and "gpu smoke check: ok" in text
+
+
+def test_dataset_adapter_reads_lr_files_or_makes_them(monkeypatch, tmp_path):
+    """dataset_lr_images goes through bench.data (resolve_dataset -> pairs -> read_image / make_lr)."""
+    import sys
+    import types
+
+    from PIL import Image
+
+    lr_file = tmp_path / "a_x2.png"
+    Image.fromarray(np.full((48, 56, 3), 9, dtype=np.uint8)).save(lr_file)
+    pair = types.SimpleNamespace
+    fake = types.ModuleType("bench.data")
+    calls = {}
+
+    class DS:
+        name = "Fake5"
+
+        def pairs(self, scale):
+            calls["scale"] = scale
+            return [pair(name="a", hr=tmp_path / "hr_a.png", lr=lr_file), pair(name="b", hr="hr_b", lr=None)]
+
+    def resolve_dataset(name, split=None):
+        calls["split"] = split
+        return DS()
+
+    fake.resolve_dataset = resolve_dataset
+    fake.read_image = lambda p: np.asarray(Image.open(p).convert("RGB")) if str(p).endswith(".png") else None
+    fake.make_lr = lambda hr, s: np.zeros((56, 48, 3), dtype=np.uint8)
+    monkeypatch.setitem(sys.modules, "bench.data", fake)
+    import bench
+
+    monkeypatch.setattr(bench, "data", fake, raising=False)
+    name, images = rt.dataset_lr_images("fake5", 2, "valid")
+    assert name == "Fake5" and calls == {"scale": 2, "split": "valid"}
+    assert images[0].shape == (1, 3, 48, 56) and images[0].dtype == torch.uint8 and int(images[0].max()) == 9
+    assert images[1].shape == (1, 3, 56, 48)
+    # and the CLI times every image once per split, NTIRE style
+    code, out, _ = _cli(
+        "runtime", "agdn-s", "--scale", "4", "--mode", "ntire", "--dataset", "valid=fake5",
+        "--dataset", "test=fake5", "--no-memory", "--threads", "1", "--json",
+    )
+    rec = json.loads(out)
+    assert code == 0, rec["message"]
+    assert rec["dataset"] == "Fake5+Fake5" and list(rec["splits"]) == ["valid", "test"]
+    assert [s["n"] for s in rec["splits"].values()] == [2, 2] and rec["warmup"] == 0 and rec["repeats"] == 4
+    means = [s["mean_ms"] for s in rec["splits"].values()]
+    assert rec["ave_time_ms"] == pytest.approx(sum(means) / 2)
+    assert rec["input_size"] is None

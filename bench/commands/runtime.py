@@ -50,7 +50,7 @@ def _datasets(args: argparse.Namespace) -> tuple[dict[str, list] | None, str | N
     for item in args.dataset:
         split, _, name = item.rpartition("=")
         try:
-            canonical, images = dataset_lr_images(name, args.scale)
+            canonical, images = dataset_lr_images(name, args.scale, split or None)
         except ImportError as exc:
             raise _user_error(str(exc)) from None
         except (FileNotFoundError, KeyError, ValueError) as exc:
