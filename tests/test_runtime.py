@@ -514,3 +514,12 @@ def test_dataset_adapter_reads_lr_files_or_makes_them(monkeypatch, tmp_path):
     means = [s["mean_ms"] for s in rec["splits"].values()]
     assert rec["ave_time_ms"] == pytest.approx(sum(means) / 2)
     assert rec["input_size"] is None
+
+
+def test_isolated_measurement_runs_in_a_fresh_process():
+    rec = rt.measure_runtime_isolated("agdn-s", 4, input_size=(24, 24), mode="ntire", repeats=2, memory=False,
+                                      threads=1)
+    assert rec.status == "ok", rec.message
+    assert rec.protocol["process"].startswith("fresh") and len(rec.times_ms) == 2 and rec.kind == "runtime"
+    with pytest.raises(TypeError):
+        rt.measure_runtime_isolated(Tiny(), 2)

@@ -89,7 +89,7 @@ def _print_record(rec: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bench.runtime import compare_runtime, measure_runtime
+    from bench.runtime import compare_runtime, measure_runtime, measure_runtime_isolated
 
     if (args.warmup is not None and args.warmup < 0) or args.repeats < 1:
         raise _user_error("--warmup must be >= 0 and --repeats >= 1")
@@ -123,8 +123,9 @@ def _run(args: argparse.Namespace) -> int:
     datasets, dataset_name = _datasets(args)
     if datasets is not None and args.mode != "ntire":
         raise _user_error("--dataset times each image once, the NTIRE way: add --mode ntire")
+    measure = measure_runtime_isolated if args.fresh_process else measure_runtime
     try:
-        rec = measure_runtime(
+        rec = measure(
             args.model, args.scale, device=args.device, input_size=size, warmup=args.warmup,
             repeats=args.repeats, mode=args.mode, dtype=args.dtype, channels_last=args.channels_last,
             compile=args.compile, threads=args.threads, cudnn_benchmark=args.cudnn_benchmark,
@@ -176,6 +177,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compile", action="store_true", help="torch.compile the model (compile time is in warm-up)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     p.add_argument("--cudnn-benchmark", action="store_true", help="enable cudnn.benchmark (off, like NTIRE)")
+    p.add_argument(
+        "--fresh-process", action="store_true",
+        help="measure in a new Python process (first-image start-up costs as in the official one-model run)",
+    )
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory forward")
     p.add_argument("--compare", nargs="+", metavar="MODEL", help="also time these models, interleaved")
     p.add_argument("--year", type=int, choices=(2024, 2025, 2026), help="ratios to that NTIRE year's baseline")
