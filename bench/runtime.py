@@ -56,6 +56,7 @@ __all__ = [
     "CudaEventTimer",
     "time_repeated",
     "time_per_image",
+    "warmup_until_stable",
     "cpu_forward_peak_bytes",
     "cuda_forward_peak_bytes",
     "measure_runtime",
@@ -152,6 +153,36 @@ def time_repeated(forward: Callable[[Any], Any], x: Any, timer: Timer, *, warmup
         del out
         times.append(ms)
     return times
+
+
+def warmup_until_stable(
+    forward: Callable[[Any], Any],
+    x: Any,
+    timer: Timer,
+    *,
+    min_iters: int = 10,
+    window: int = 5,
+    rtol: float = 0.05,
+    max_iters: int = 200,
+) -> int:
+    """Warm up until timings settle; returns how many warm-up forwards ran.
+
+    At least ``min_iters`` forwards; then warm-up stops as soon as the median of the last ``window``
+    timings is within ``rtol`` of the median of the ``window`` before it, or at ``max_iters``.
+    """
+    from .stats import percentile
+
+    times: list[float] = []
+    while len(times) < max_iters:
+        out, ms = timer.time(lambda: forward(x))
+        del out
+        times.append(ms)
+        if len(times) >= max(min_iters, 2 * window):
+            last = percentile(times[-window:], 50.0)
+            prev = percentile(times[-2 * window : -window], 50.0)
+            if abs(last - prev) <= rtol * prev:
+                break
+    return len(times)
 
 
 def time_per_image(
@@ -490,7 +521,7 @@ def measure_runtime(
     *,
     device: str | torch.device = "cpu",
     input_size: tuple[int, int] | Sequence[int] | None = (256, 256),
-    warmup: int | None = None,
+    warmup: int | str | None = None,
     repeats: int = 30,
     mode: str = "robust",
     dtype: str = "fp32",
@@ -509,20 +540,25 @@ def measure_runtime(
     """Time ``model`` (zoo name or module) at ``scale``; see the module docstring for both protocols.
 
     ``input_size`` is the LR (H, W) of a synthetic 8-bit input. ``warmup`` defaults to 10 (robust) and
-    0 (ntire; a non-zero value is refused there). In ntire mode ``datasets`` maps split names (e.g.
-    ``{"valid": [...], "test": [...]}``) to LR uint8 images; without it, ``repeats`` synthetic images
-    of ``input_size`` form one split. ``in_channels`` (default 3, RGB) shapes synthetic inputs for
-    non-SR test modules. ``timer`` replaces the default timer (tests). A module passed in
-    is moved to ``device``/``dtype`` in place. Errors while running (out of memory, an op missing
-    for a dtype, a failed ``torch.compile``) give ``status="failed"``; CUDA absent gives "skipped".
+    0 (ntire; a non-zero value is refused there); ``"auto"`` warms up until timings settle (see
+    :func:`warmup_until_stable`; the record's ``warmup`` is the count that ran). In ntire mode
+    ``datasets`` maps split names (e.g. ``{"valid": [...], "test": [...]}``) to LR uint8 images;
+    without it, ``repeats`` synthetic images of ``input_size`` form one split. ``in_channels``
+    (default 3, RGB) shapes synthetic inputs for non-SR test modules. ``timer`` replaces the default
+    timer (tests). A module passed in is moved to ``device``/``dtype`` in place. Errors while running
+    (out of memory, an op missing for a dtype, a failed ``torch.compile``) give ``status="failed"``;
+    CUDA absent gives ``status="skipped"``.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
-    if warmup is None:
+    auto_warmup = warmup == "auto"
+    if warmup is None or auto_warmup:
         warmup = DEFAULT_WARMUP[mode]
-    if mode == "ntire" and warmup:
+    if isinstance(warmup, str):
+        raise ValueError(f"warmup must be an integer or 'auto', got {warmup!r}")
+    if mode == "ntire" and (warmup or auto_warmup):
         raise ValueError("ntire mode reproduces the official loop, which has no warm-up: use warmup=0")
     if repeats < 1 or warmup < 0:
         raise ValueError(f"need repeats >= 1 and warmup >= 0, got repeats={repeats}, warmup={warmup}")
@@ -578,7 +614,7 @@ def measure_runtime(
         try:
             rec = _measure(
                 net, name, scale, dev, size, warmup, repeats, mode, torch_dtype, channels_last, compile,
-                datasets, memory, seed, timer, data_range, base, in_channels,
+                datasets, memory, seed, timer, data_range, base, in_channels, auto_warmup,
             )
         except (RuntimeError, NotImplementedError) as exc:
             # Out of memory, an operator missing for this dtype/device, a torch.compile failure, ...
@@ -586,6 +622,8 @@ def measure_runtime(
         finally:
             if dev.type == "cuda":
                 torch.cuda.empty_cache()
+    if auto_warmup:
+        protocol["warmup"] = f"auto: {rec.warmup} (>= 10, until the median of 5 moves < 5%)"
     rec.protocol = protocol
     rec.env = env
     rec.memory_method = _memory_method(dev, mode) if memory and rec.status == "ok" else ""
@@ -615,6 +653,7 @@ def _measure(
     data_range: float,
     base: dict[str, Any],
     in_channels: int = 3,
+    auto_warmup: bool = False,
 ) -> RuntimeRecord:
     cuda = dev.type == "cuda"
     mem_before = 0
@@ -632,6 +671,9 @@ def _measure(
     with _grad_context(mode):
         if mode == "robust":
             x = to_dev(_make_input(size, data_range, seed, in_channels))
+            if auto_warmup:
+                rec.warmup = warmup_until_stable(forward, x, timer, min_iters=warmup)
+                warmup = 0
             times = time_repeated(forward, x, timer, warmup=warmup, repeats=repeats)
             rec.fill_stats(times)
             if cuda:

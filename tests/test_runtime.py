@@ -523,3 +523,20 @@ def test_isolated_measurement_runs_in_a_fresh_process():
     assert rec.protocol["process"].startswith("fresh") and len(rec.times_ms) == 2 and rec.kind == "runtime"
     with pytest.raises(TypeError):
         rt.measure_runtime_isolated(Tiny(), 2)
+
+
+def test_warmup_until_stable_stops_when_timings_settle():
+    # start-up decays: 1000, 200, 50, 30, 20, then 10 +- small noise
+    durations = [1000.0, 200.0, 50.0, 30.0, 20.0] + [10.0, 10.2, 9.9, 10.1, 10.0] * 10
+    clock = FakeClock()
+    model = ScriptedModel(clock, durations)
+    n = rt.warmup_until_stable(model, None, rt.PerfCounterTimer(clock), min_iters=10, window=5, rtol=0.05)
+    # sliding windows: at 10 medians 10.0 vs 50, at 11 vs 30, at 12 vs 20, at 13 vs 10.2 -> within 5%
+    assert n == 13
+    never = ScriptedModel(clock, [float(2**i) for i in range(40)])
+    assert rt.warmup_until_stable(never, None, rt.PerfCounterTimer(clock), max_iters=30) == 30
+    timer = FakeTimer([500.0, 100.0] + [5.0] * 30)
+    rec = rt.measure_runtime(Tiny(), 2, input_size=(8, 8), warmup="auto", repeats=3, timer=timer, memory=False)
+    assert rec.warmup == 10 and rec.times_ms == [5.0, 5.0, 5.0] and rec.protocol["warmup"].startswith("auto")
+    with pytest.raises(ValueError):
+        rt.measure_runtime(Tiny(), 2, warmup="lots")

@@ -19,6 +19,15 @@ from typing import Any
 from bench.records import to_jsonable, write_json
 
 
+def _warmup_arg(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}") from None
+
+
 def _user_error(msg: str) -> Exception:
     from bench.cli import UserError
 
@@ -91,7 +100,7 @@ def _print_record(rec: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from bench.runtime import compare_runtime, measure_runtime, measure_runtime_isolated
 
-    if (args.warmup is not None and args.warmup < 0) or args.repeats < 1:
+    if (isinstance(args.warmup, int) and args.warmup < 0) or args.repeats < 1:
         raise _user_error("--warmup must be >= 0 and --repeats >= 1")
     if args.threads is not None and args.threads < 1:
         raise _user_error("--threads must be >= 1")
@@ -104,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
         rec: Any = compare_runtime(
             [args.model, *(args.compare or [])], args.scale, reference=args.reference, year=args.year,
             device=args.device, input_size=size or (256, 256),
-            warmup=10 if args.warmup is None else args.warmup, rounds=args.repeats, order=args.order,
+            warmup=args.warmup if isinstance(args.warmup, int) else 10, rounds=args.repeats, order=args.order,
             dtype=args.dtype, channels_last=args.channels_last, threads=args.threads,
             cudnn_benchmark=args.cudnn_benchmark,
         )
@@ -169,7 +178,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--dataset", action="append", metavar="[SPLIT=]NAME",
         help="time every LR image of a dataset (NTIRE mode); repeat for splits, e.g. valid=X test=Y",
     )
-    p.add_argument("--warmup", type=int, default=None, help="warm-up forwards (robust default 10; ntire: 0)")
+    p.add_argument(
+        "--warmup", type=_warmup_arg, default=None,
+        help="warm-up forwards, or 'auto' (until timings settle); robust default 10, ntire: none",
+    )
     p.add_argument("--repeats", type=int, default=30, help="timed forwards (ntire without a dataset: images)")
     p.add_argument("--mode", choices=("robust", "ntire"), default="robust")
     p.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default="fp32")
