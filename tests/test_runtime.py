@@ -540,3 +540,18 @@ def test_warmup_until_stable_stops_when_timings_settle():
     assert rec.warmup == 10 and rec.times_ms == [5.0, 5.0, 5.0] and rec.protocol["warmup"].startswith("auto")
     with pytest.raises(ValueError):
         rt.measure_runtime(Tiny(), 2, warmup="lots")
+
+
+def test_cli_compare_with_year_baseline():
+    code, out, _ = _cli(
+        "runtime", "agdn-s", "--scale", "4", "--compare", "span-ch28", "--year", "2026", "--input", "24x24",
+        "--warmup", "0", "--repeats", "2", "--threads", "1", "--json",
+    )
+    assert code == 0
+    rec = json.loads(out)
+    assert rec["reference"] == "span-ch28" and rec["models"] == ["agdn-s", "span-ch28"]
+    assert rec["ratios"]["span-ch28"] == 1.0
+    assert rec["ratios"]["agdn-s"] == pytest.approx(
+        rec["records"]["agdn-s"]["median_ms"] / rec["records"]["span-ch28"]["median_ms"]
+    )
+    assert len(rec["records"]["agdn-s"]["times_ms"]) == 2

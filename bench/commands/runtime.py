@@ -110,13 +110,20 @@ def _run(args: argparse.Namespace) -> int:
     if args.compare or args.year or args.reference:
         if args.mode != "robust" or args.dataset:
             raise _user_error("--compare/--year/--reference use the robust protocol on --input/--hr sizes")
-        rec: Any = compare_runtime(
-            [args.model, *(args.compare or [])], args.scale, reference=args.reference, year=args.year,
-            device=args.device, input_size=size or (256, 256),
-            warmup=args.warmup if isinstance(args.warmup, int) else 10, rounds=args.repeats, order=args.order,
-            dtype=args.dtype, channels_last=args.channels_last, threads=args.threads,
-            cudnn_benchmark=args.cudnn_benchmark,
-        )
+        if args.compile or args.fresh_process or args.warmup == "auto":
+            raise _user_error("--compile, --fresh-process and --warmup auto are not available with --compare")
+        try:
+            rec: Any = compare_runtime(
+                [args.model, *(args.compare or [])], args.scale, reference=args.reference, year=args.year,
+                device=args.device, input_size=size or (256, 256),
+                warmup=10 if args.warmup is None else args.warmup, rounds=args.repeats, order=args.order,
+                dtype=args.dtype, channels_last=args.channels_last, threads=args.threads,
+                cudnn_benchmark=args.cudnn_benchmark,
+            )
+        except ValueError as exc:
+            raise _user_error(str(exc)) from None
+        if rec.status != "ok":
+            raise _user_error(rec.message)
         if args.json:
             print(json.dumps(to_jsonable(rec), indent=2))
         else:
