@@ -555,3 +555,26 @@ def test_cli_compare_with_year_baseline():
         rec["records"]["agdn-s"]["median_ms"] / rec["records"]["span-ch28"]["median_ms"]
     )
     assert len(rec["records"]["agdn-s"]["times_ms"]) == 2
+
+
+def test_cuda_forward_peak_logic_with_fake_allocator(monkeypatch):
+    """reset_peak_memory_stats before, max_memory_allocated after, minus what was allocated before."""
+    state = {"allocated": 100 * MIB, "peak": 900 * MIB, "log": []}
+
+    def reset(device=None):
+        state["log"].append("reset")
+        state["peak"] = state["allocated"]
+
+    def forward(x):
+        state["log"].append("forward")
+        state["peak"] = max(state["peak"], state["allocated"] + 40 * MIB)  # transient activations
+        state["allocated"] += 16 * MIB  # the output stays
+        return x
+
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: state["log"].append("sync"))
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", reset)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device=None: state["allocated"])
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device=None: state["peak"])
+    peak = rt.cuda_forward_peak_bytes(forward, None, torch.device("cuda"))
+    assert peak == 40 * MIB  # not the 900 MiB left over from earlier work, not the 100 MiB of weights
+    assert state["log"] == ["sync", "reset", "forward", "sync"]
