@@ -51,6 +51,23 @@ def test_official_complexity_rows(row: dict) -> None:
     assert rec.fvcore_by_operator == {k: int(v) for k, v in expected_ops.items()}
 
 
+ARCH_ONLY = read_reference_csv(SHARED / "reference" / "official_complexity_archonly.csv")
+# The reference lists CARN's params_trainable as its params; the official MeanShift layers are frozen
+# (24 parameters), see tests/test_zoo_archonly.py.
+_ARCH_ONLY_ERRATA = {("carn", "params_trainable"): 1_591_939}
+
+
+@pytest.mark.parametrize("row", ARCH_ONLY, ids=lambda r: f"{r['zoo_name']}-x{r['scale']}")
+def test_arch_only_rows(row: dict) -> None:
+    """official_complexity_archonly.csv through the same record (CARN: multi-scale forward(x, scale))."""
+    _skip_unless_zoo(row["zoo_name"])
+    rec = record(row["zoo_name"], int(row["scale"]))
+    assert rec.status == "ok", rec.message
+    for key in ("params", "params_trainable", "params_thop", "thop_macs_hr1280x720"):
+        expected = _ARCH_ONLY_ERRATA.get((row["zoo_name"], key), int(row[key]))
+        assert getattr(rec, key) == expected, key
+
+
 def test_lr_size_for_hr() -> None:
     assert lr_size_for_hr(2) == (360, 640)
     assert lr_size_for_hr(3) == (240, 427)

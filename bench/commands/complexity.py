@@ -108,8 +108,17 @@ def _run(args: argparse.Namespace) -> int:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
+        import fvcore.nn  # noqa: F401 - import the counters once, before forking the workers
+        import ptflops  # noqa: F401
+        import thop  # noqa: F401
+
+        import bench.complexity  # noqa: F401
+
+        # longest first (attention models with many TLC windows, small scales = large HR inputs)
+        order = sorted(range(len(jobs)), key=lambda i: (not jobs[i][0].startswith("agdn"), jobs[i][1]))
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
-            recs = list(pool.map(_measure_one, jobs))
+            futures = {i: pool.submit(_measure_one, jobs[i]) for i in order}
+            recs = [futures[i].result() for i in range(len(jobs))]
     if args.out:
         from pathlib import Path
 

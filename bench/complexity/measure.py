@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,6 +199,7 @@ def measure_complexity(
     A counter that fails gives ``None`` and a warning; the record's status stays "ok" unless every
     counter failed.
     """
+    started = time.perf_counter()
     scale = int(scale)
     name, net, data_range = _resolve(model, scale, device)
     rec = ComplexityRecord(model=name, scale=scale, env=_environment())
@@ -250,6 +252,7 @@ def measure_complexity(
     _explain(rec, fv, census, first[0] if first is not None else None)
     if by_module and first is not None:
         rec.by_module = _by_module(counted, first[0], fv)
+    rec.protocol["seconds"] = round(time.perf_counter() - started, 2)
     if first is None and fv is None and th is None:
         rec.status, rec.message = "failed", "; ".join(rec.warnings)
     return rec

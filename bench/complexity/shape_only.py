@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten, tree_map
+from torch.utils._pytree import tree_map
 
 __all__ = ["ShapeOnlyMode", "DataDependentError", "is_placeholder", "inside_shape_inference"]
 
@@ -178,8 +178,7 @@ class ShapeOnlyMode(TorchDispatchMode):
                     return _aten._convolution.default(*args, False, False, True, True)
             finally:
                 torch._C._dispatch_tls_set_dispatch_key_excluded(tracer, excluded)
-        flat, _ = tree_flatten((args, kwargs))
-        tensors = [t for t in flat if isinstance(t, torch.Tensor)]
+        tensors = _tensors_in(args, kwargs)
         placeholders = any(getattr(t, _FLAG, False) for t in tensors)
         if func in _DATA_DEPENDENT and placeholders:
             raise DataDependentError(f"{name} reads tensor values; count this model with real tensors")
@@ -211,6 +210,17 @@ class ShapeOnlyMode(TorchDispatchMode):
             return tree_map(lambda t: _placeholder_like(t, device), out)
 
         return self._meta.run(run_meta)
+
+
+def _tensors_in(args: tuple, kwargs: dict) -> list[torch.Tensor]:
+    """Tensors among the operator's arguments (ATen arguments nest at most one list deep)."""
+    out = []
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, torch.Tensor):
+            out.append(a)
+        elif isinstance(a, (list, tuple)):
+            out.extend(t for t in a if isinstance(t, torch.Tensor))
+    return out
 
 
 def _is_view(func) -> bool:  # noqa: ANN001
