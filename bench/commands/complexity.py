@@ -112,7 +112,9 @@ def _run(args: argparse.Namespace) -> int:
         import ptflops  # noqa: F401
         import thop  # noqa: F401
 
-        import bench.complexity  # noqa: F401
+        from bench.complexity.measure import _environment
+
+        _environment()  # warm bench.env's caches once for every worker
 
         # longest first (attention models with many TLC windows, small scales = large HR inputs)
         order = sorted(range(len(jobs)), key=lambda i: (not jobs[i][0].startswith("agdn"), jobs[i][1]))
