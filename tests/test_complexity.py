@@ -231,6 +231,47 @@ def test_custom_autograd_function_is_flagged(execution: str) -> None:
     assert "below the NTIRE hook counter" in text
 
 
+class _SamePadding(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 16, 3, padding="same")  # traced as aten::_convolution_mode
+        self.b = nn.Conv2d(16, 12, 3, padding=1)
+        self.up = nn.PixelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.up(self.b(self.a(x)))
+
+
+class _FunctionalConv(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 16, 3, padding=1)
+        self.w = nn.Parameter(torch.zeros(12, 16, 3, 3))
+        self.up = nn.PixelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.up(F.conv2d(self.a(x), self.w, padding=1))
+
+
+def test_string_padding_is_explained() -> None:
+    """fvcore 0.1.5 has no handle for aten::_convolution_mode (MDRN's case): flagged and named."""
+    rec = measure_complexity(_SamePadding(), 2, lr_size=(16, 16), hr_size=(32, 32))
+    a, b = 27 * 16 * 256, 144 * 12 * 256
+    assert rec.ntire22_hook_flops_lr256 == a + b and rec.fvcore_flops_lr256 == b
+    assert "aten::_convolution_mode" in rec.uncounted["fvcore"]
+    assert any("padding='same'" in w for w in rec.warnings)
+
+
+def test_functional_conv_is_explained() -> None:
+    """The hook counter sees nn.Conv2d modules only (ELAN's shift convolutions): flagged and named."""
+    rec = measure_complexity(_FunctionalConv(), 2, lr_size=(16, 16), hr_size=(32, 32))
+    a, b = 27 * 16 * 256, 144 * 12 * 256
+    assert rec.fvcore_flops_lr256 == a + b and rec.ntire22_hook_flops_lr256 == a
+    assert rec.ntire_convs_lr256 == 1
+    assert "aten::convolution" in rec.uncounted["ntire22_hook"] and "aten::convolution" in rec.uncounted["thop"]
+    assert any("1 functional convolution call(s)" in w for w in rec.warnings)
+
+
 def test_counting_never_changes_the_model() -> None:
     net = create_model("agdn-s", 4)
     before = {k: v.clone() for k, v in net.state_dict().items()}

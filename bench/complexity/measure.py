@@ -271,27 +271,44 @@ def _explain(rec: ComplexityRecord, fv, census: OpCensus | None, ntire) -> None:
             unc[counter] = sorted(items)
         unc["torch_flops"] = torch_flop_formula_missing(census.ops)
     rec.uncounted = unc
-    python_ops = [op for op in (fv.unsupported if fv else {}) if op.startswith("prim::PythonOp")]
+    unsupported = fv.unsupported if fv is not None else {}
+    python_ops = sorted(op for op in unsupported if op.startswith("prim::PythonOp"))
+    blind = [f"{', '.join(python_ops)}: custom autograd Functions / custom kernels, which torch.jit records "
+             "as opaque nodes"] if python_ops else []
+    if "aten::_convolution_mode" in unsupported:
+        blind.append("aten::_convolution_mode: convolutions with string padding (padding='same'), which "
+                     "fvcore has no handle for")
+    heavy = sorted(op for op in unsupported if op not in python_ops and op != "aten::_convolution_mode"
+                   and any(k in op for k in ("conv", "matmul", "mm", "einsum", "linear", "attention")))
+    if heavy:
+        blind.append(f"{', '.join(heavy)}: operators fvcore has no handle for")
     if python_ops:
         rec.warnings.append(
             "fvcore traces with torch.jit and cannot look inside custom autograd Functions / custom kernels "
-            f"({', '.join(sorted(python_ops))}): their operations are missing from the fvcore FLOPs"
+            f"({', '.join(python_ops)}): their operations are missing from the fvcore FLOPs"
         )
     if fv is not None and ntire is not None:
         fv_conv = fv.by_operator.get("conv", 0)
-        if _rel_diff(fv_conv, ntire.conv_flops) > DISAGREE:
-            why = (" (" + ", ".join(sorted(python_ops)) + " hide convolutions from the trace)") if python_ops else ""
+        gap = f"{100 * _rel_diff(fv_conv, ntire.conv_flops):.1f}% apart"
+        if fv_conv < ntire.conv_flops * (1 - DISAGREE):
             rec.warnings.append(
                 f"fvcore counts {fv_conv:,} convolution MACs but the NTIRE hooks on nn.Conv2d modules count "
-                f"{ntire.conv_flops:,} ({100 * _rel_diff(fv_conv, ntire.conv_flops):.1f}% apart){why}: convolutions "
-                "run outside traced aten::_convolution (custom Function/kernel) or outside nn.Conv2d modules "
-                "(functional F.conv2d)"
+                f"{ntire.conv_flops:,} ({gap}); fvcore misses "
+                + ("; ".join(blind) if blind else "convolutions that do not appear as aten::_convolution in the trace")
+            )
+        elif fv_conv > ntire.conv_flops * (1 + DISAGREE):
+            functional = census.outside["ntire22_hook"].get("aten::convolution", 0) if census is not None else 0
+            rec.warnings.append(
+                f"fvcore counts {fv_conv:,} convolution MACs but the NTIRE hooks on nn.Conv2d modules count "
+                f"{ntire.conv_flops:,} ({gap}): the hook counter misses "
+                + (f"{functional} functional convolution call(s) (F.conv2d outside nn.Conv2d modules)"
+                   if functional else "convolutions run outside nn.Conv2d modules")
             )
         if fv.total < ntire.flops * (1 - DISAGREE):
             rec.warnings.append(
                 f"fvcore total {fv.total:,} is {100 * _rel_diff(fv.total, ntire.flops):.1f}% below the NTIRE "
-                f"hook counter's {ntire.flops:,}, which counts only a subset of operators: fvcore misses work"
-                + (f" ({', '.join(sorted(python_ops))})" if python_ops else "")
+                f"hook counter's {ntire.flops:,}, although the hook counter counts only a subset of operators: "
+                "fvcore misses work" + (f" ({'; '.join(blind)})" if blind else "")
             )
     if rec.params is not None and rec.params_before_forward is not None and rec.params != rec.params_before_forward:
         rec.warnings.append(
