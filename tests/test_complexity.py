@@ -272,6 +272,33 @@ def test_functional_conv_is_explained() -> None:
     assert any("1 functional convolution call(s)" in w for w in rec.warnings)
 
 
+class _FusesOnFirstForward(nn.Module):
+    """Re-parameterises itself on its first call (two parallel 3x3 convs -> one), like some NTIRE entries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 12, 3, padding=1)
+        self.b = nn.Conv2d(3, 12, 3, padding=1)
+        self.up = nn.PixelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.b is not None:
+            self.a.weight.data = self.a.weight.data + self.b.weight.data
+            self.a.bias.data = self.a.bias.data + self.b.bias.data
+            self.b = None
+        return self.up(self.a(x))
+
+
+@pytest.mark.parametrize("execution", ["shape", "real"])
+def test_params_after_forward(execution: str) -> None:
+    net = _FusesOnFirstForward()
+    rec = measure_complexity(net, 2, execution=execution, lr_size=(16, 16), hr_size=(32, 32))
+    assert rec.params_before_forward == 2 * (324 + 12) and rec.params == 324 + 12
+    assert rec.ntire_convs_lr256 == 1 and rec.params_thop == 324 + 12  # later counters see the fused model
+    assert any("re-parameterises" in w for w in rec.warnings)
+    assert net.b is not None  # the caller's model is untouched
+
+
 def test_counting_never_changes_the_model() -> None:
     net = create_model("agdn-s", 4)
     before = {k: v.clone() for k, v in net.state_dict().items()}
