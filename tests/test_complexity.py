@@ -333,6 +333,18 @@ def test_cli_json(capsys: pytest.CaptureFixture) -> None:
     assert rec["params"] == 69272 and rec["fvcore_flops_lr256"] == 4387685760
 
 
+def test_cli_all_summary_table(capsys: pytest.CaptureFixture) -> None:
+    from bench.commands.complexity import _print_summary
+    from bench.records import to_jsonable
+
+    ok = to_jsonable(record("agdn-s", 4))
+    failed = {**ok, "model": "broken", "params_thop": None, "fvcore_flops_lr256": None, "status": "failed"}
+    _print_summary([ok, failed])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[:6] == ["agdn-s", "4", "69,272", "68,780", "4.3877", "4.2414"]
+    assert lines[2].split()[3:5] == ["-", "-"] and "failed" in lines[2]
+
+
 def test_cli_table_and_errors(capsys: pytest.CaptureFixture) -> None:
     assert main(["complexity", "agdn-s", "--by-module"]) == 0
     out = capsys.readouterr().out

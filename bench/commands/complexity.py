@@ -61,7 +61,9 @@ def _print_summary(recs: Iterable[dict]) -> None:
     print(head)
 
     def g(v: int | None, unit: float, fmt: str) -> str:
-        return "-" if v is None else format(v / unit, fmt)
+        if v is None:
+            return "-"
+        return format(v, fmt) if unit == 1 else format(v / unit, fmt)
 
     for r in recs:
         print(f"{r['model']:<16}{r['scale']:>2}{g(r['params'], 1, ',d'):>10}{g(r['params_thop'], 1, ',d'):>10}"
