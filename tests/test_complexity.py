@@ -299,6 +299,22 @@ def test_params_after_forward(execution: str) -> None:
     assert net.b is not None  # the caller's model is untouched
 
 
+class _Broken(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.a(x).view(7, -1, 5)  # impossible shape
+
+
+def test_failing_model_gives_failed_record() -> None:
+    rec = measure_complexity(_Broken(), 2, lr_size=(16, 16), hr_size=(32, 32))
+    assert rec.status == "failed" and rec.params_before_forward == 112
+    assert rec.fvcore_flops_lr256 is None and rec.thop_macs_hr1280x720 is None and rec.ntire22_hook_flops_lr256 is None
+    assert "first_pass failed" in rec.message and "fvcore_lr256 failed" in rec.message
+
+
 def test_counting_never_changes_the_model() -> None:
     net = create_model("agdn-s", 4)
     before = {k: v.clone() for k, v in net.state_dict().items()}
