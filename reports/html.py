@@ -89,6 +89,14 @@ def render_html(rs: ResultSet, dataset: str = "B100", scale: int = 4, year: int 
     return env.get_template("report.html.j2").render(**ctx)
 
 
+def _readable(path: Path) -> Path:
+    """Atomic writes create 0600 files; a report is meant to be shared (0644, or 0755 for a folder)."""
+    import os
+
+    os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return path
+
+
 def build_report(results: str | Path | ResultSet, out: str | Path | None = None, fmt: str = "html",
                  dataset: str = "B100", scale: int = 4, year: int | None = None) -> Path:
     """Write the report of ``results`` as ``fmt`` (html | csv | md | latex | json) and return its path.
@@ -106,16 +114,16 @@ def build_report(results: str | Path | ResultSet, out: str | Path | None = None,
         raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(ext)}")
     out = Path(out) if out else base / (f"report_{fmt}" if fmt == "csv" else f"report.{ext[fmt]}")
     if fmt == "html":
-        return atomic_write_text(out, render_html(rs, dataset, scale, year))
+        return _readable(atomic_write_text(out, render_html(rs, dataset, scale, year)))
     tables = all_tables(rs, year)
     if fmt == "csv":
         out.mkdir(parents=True, exist_ok=True)
         for t in tables:
-            atomic_write_text(out / f"{t.id}.csv", export.to_csv(t))
+            _readable(atomic_write_text(out / f"{t.id}.csv", export.to_csv(t)))
         return out
     if fmt == "md":
-        return atomic_write_text(out, "\n".join(export.to_markdown(t) for t in tables))
+        return _readable(atomic_write_text(out, "\n".join(export.to_markdown(t) for t in tables)))
     if fmt == "latex":
-        return atomic_write_text(out, export.latex_document(tables))
+        return _readable(atomic_write_text(out, export.latex_document(tables)))
     extra = {"environment": rs.environment(), "errors": rs.errors}
-    return atomic_write_text(out, export.tables_json(tables, extra))
+    return _readable(atomic_write_text(out, export.tables_json(tables, extra)))

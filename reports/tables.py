@@ -157,7 +157,8 @@ def table5(rs: ResultSet, include_published_only: bool = True) -> Table:
         "Measured PSNR/SSIM (protocol of each quality record) next to the AGDN paper's table 5. Params: thop "
         "convention (parameters owned by layers thop counts), multi-adds: thop MACs for a 1280x720 HR output. "
         "Δ = measured − published; green within 0.01 dB, amber within 0.05 dB, red beyond. Rows marked "
-        "'published only' are models with no public code or weights in this zoo."))
+        "'published only' have no measurement in this results directory (models without public code or "
+        "weights in the zoo, or not selected for this run)."))
     measured_pairs: set[tuple[str, int]] = set()
     datasets = sorted(rs.datasets(), key=_dataset_order)
     for model, scale in rs.models():
