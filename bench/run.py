@@ -360,7 +360,7 @@ def summary_lines(summary: BenchSummary) -> list[str]:
     rs = load_results(summary.out)
     for model, scale in rs.models():
         c, r = rs.find("complexity", model, scale), rs.find("runtime", model, scale)
-        parts = [f"{model} x{scale}:"]
+        parts: list[str] = []
         if c and c.get("status") == "ok" and c.get("params") is not None:
             parts.append(f"params {c['params']:,}")
             if c.get("fvcore_flops_lr256") is not None:
@@ -371,7 +371,7 @@ def summary_lines(summary: BenchSummary) -> list[str]:
             if q.get("model") == model and int(q.get("scale", 0)) == scale and not q.get("variant"):
                 parts.append(f"{q.get('dataset')} {q['psnr']:.2f} dB" if q.get("status") == "ok" and
                              q.get("psnr") is not None else f"{q.get('dataset')} {q.get('status')}")
-        lines.append("  " + ", ".join(parts))
+        lines.append(f"  {model} x{scale}: " + (", ".join(parts) or "no finished measurement"))
     for f in summary.failed[:10]:
         lines.append(f"  FAILED {f[:200]}")
     if len(summary.failed) > 10:
