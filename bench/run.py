@@ -131,7 +131,9 @@ def default_datasets() -> list[str]:
             from .data import list_datasets
 
             for d in list_datasets(root):
-                names.append(str(getattr(d, "name", d)))
+                # benchmark sets resolve by name; other layouts (NTIRE folders) are passed by path
+                layout = getattr(d, "layout", "benchmark")
+                names.append(str(d.name if layout in ("benchmark", "samples") else getattr(d, "path", d.name)))
         except ImportError:
             names = sorted(p.name for p in root.iterdir() if (p / "HR").is_dir())
     if "samples" not in names:
@@ -146,6 +148,7 @@ def plan(models: Iterable[str], scales: Iterable[int] | None, datasets: Iterable
 
     wanted = {int(s) for s in scales} if scales else None
     datasets = list(datasets)
+    supported = {d: _dataset_scales(d) for d in datasets}
     tasks: list[Task] = []
     for name in models:
         spec = get_spec(name)
@@ -153,11 +156,21 @@ def plan(models: Iterable[str], scales: Iterable[int] | None, datasets: Iterable
             if wanted is not None and s not in wanted:
                 continue
             tasks += [Task("complexity", spec.name, s), Task("runtime", spec.name, s)]
-            tasks += [Task("quality", spec.name, s, d) for d in datasets]
+            tasks += [Task("quality", spec.name, s, d) for d in datasets if supported[d] is None or s in supported[d]]
     names = {get_spec(m).name for m in models}
     if ablations and "agdn" in names and (wanted is None or 4 in wanted):
         tasks += [Task("complexity", "agdn", 4, variant=v) for v in ABLATION_VARIANTS]
     return tasks
+
+
+def _dataset_scales(dataset: str) -> tuple[int, ...] | None:
+    """Scales a dataset supports (NTIRE sets: x4 only); ``None`` = any or unknown (errors surface later)."""
+    try:
+        from .data import resolve_dataset
+
+        return getattr(resolve_dataset(dataset), "scales", None)
+    except Exception:  # noqa: BLE001 - an unresolvable dataset becomes a failed record with the reason
+        return None
 
 
 # ------------------------------------------------------------------------------------------------ core

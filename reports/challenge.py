@@ -46,7 +46,7 @@ def _get(rec: dict[str, Any], key: str) -> Any:
         v = rec.get(alias)
         if isinstance(v, (int, float, str)) and not isinstance(v, bool):
             return v
-    for sub in ("metrics", "result", "results"):
+    for sub in ("official", "metrics", "result", "results"):
         if isinstance(rec.get(sub), dict):
             v = _get(rec[sub], key) if key != "team" else None
             if v is not None:
