@@ -3,9 +3,10 @@
 Protocol of the numbers under each crop: whole-image PSNR/SSIM of the model output against the HR image
 (HR mod-cropped to the scale), output clamped and rounded to uint8, Y channel of MATLAB ``rgb2ycbcr``,
 ``scale`` pixels of border removed, SSIM with an 11x11 Gaussian window (sigma 1.5) — the paper protocol.
-The "Bicubic" panel upsamples the LR image with PIL's bicubic filter (a display baseline; MATLAB's
-``imresize`` differs by a fraction of a dB). LR: the dataset's ``LR_bicubic/X<s>/<name>x<s>.png`` when
-present, else the HR downscaled by the suite's MATLAB-compatible bicubic when available.
+The "Bicubic" panel upsamples the LR image with the suite's MATLAB-compatible ``imresize`` (PIL's
+bicubic when that module is absent; it differs by a fraction of a dB).
+LR: the dataset's ``LR_bicubic/X<s>/<name>x<s>.png`` when present, else the HR downscaled by the
+suite's MATLAB-compatible bicubic when available.
 """
 
 from __future__ import annotations
@@ -80,8 +81,23 @@ def ssim_y(sr: np.ndarray, hr: np.ndarray, border: int) -> float:
 
 
 def _load_rgb(path: Path) -> np.ndarray:
-    img = Image.open(path)
-    return np.asarray(img.convert("RGB"), dtype=np.uint8)
+    try:  # the quality module's reader (16-bit, grey and alpha handled as the evaluation does)
+        from bench.data import read_image
+
+        return np.ascontiguousarray(read_image(path))
+    except ImportError:
+        return np.asarray(Image.open(path).convert("RGB"), dtype=np.uint8).copy()
+
+
+def _upscale(lr: np.ndarray, scale: int) -> np.ndarray:
+    """The "Bicubic" panel: MATLAB bicubic when the suite's imresize is present, else PIL bicubic."""
+    try:
+        from bench.imresize import imresize
+
+        return np.asarray(imresize(lr, float(scale)))
+    except ImportError:
+        h, w = lr.shape[:2]
+        return np.asarray(Image.fromarray(lr).resize((w * scale, h * scale), Image.BICUBIC))
 
 
 def find_image(dataset: str | Path, image: str, scale: int) -> tuple[Path, Path | None]:
@@ -89,6 +105,21 @@ def find_image(dataset: str | Path, image: str, scale: int) -> tuple[Path, Path 
     ``$ESR_BENCH_DATA`` or a folder)."""
     from bench.paths import data_root
 
+    try:  # the quality module's dataset resolution (names, aliases, NTIRE layout)
+        from bench.data import resolve_dataset
+
+        ds = resolve_dataset(dataset)
+        hits = [p for p in ds.hr_files() if p.stem == Path(image).stem]
+        if not hits:
+            names = ", ".join(p.stem for p in ds.hr_files()[:20])
+            raise FileNotFoundError(f"image {image!r} not in dataset {ds.name} (images: {names} ...)")
+        lr_dir = ds.lr_dir(scale)
+        lr = [p for p in sorted(lr_dir.glob(f"{hits[0].stem}x{scale}.*"))] if lr_dir else []
+        if lr_dir and not lr:
+            lr = [p for p in sorted(lr_dir.glob(f"{hits[0].stem}.*"))]
+        return hits[0], (lr[0] if lr else None)
+    except ImportError:
+        pass
     root = Path(dataset)
     if not root.is_dir():
         base = data_root()
@@ -108,11 +139,11 @@ def find_image(dataset: str | Path, image: str, scale: int) -> tuple[Path, Path 
 
 
 def _downscale(hr: np.ndarray, scale: int, notes: list[str]) -> np.ndarray:
-    try:  # the quality module's MATLAB-compatible bicubic, when present
-        from bench.bicubic import imresize  # type: ignore[import-not-found]
+    try:  # the quality module's MATLAB-compatible (bit-exact) bicubic, when present
+        from bench.data import make_lr
 
-        return np.asarray(imresize(hr, 1 / scale))
-    except Exception:  # noqa: BLE001
+        return np.asarray(make_lr(hr, scale))
+    except ImportError:
         notes.append("LR made with PIL bicubic (no LR file and no MATLAB-compatible bicubic available)")
         h, w = hr.shape[0] // scale, hr.shape[1] // scale
         return np.asarray(Image.fromarray(hr).resize((w, h), Image.BICUBIC))
@@ -126,7 +157,7 @@ def run_model(name: str, scale: int, lr: np.ndarray, device: str = "cpu", weight
 
     model = create_model(name, scale, pretrained=True, weights_dir=weights_dir).to(device)
     rng = float(model.data_range)
-    x = torch.from_numpy(lr).permute(2, 0, 1)[None].float().div(255.0).mul(rng).to(device)
+    x = torch.from_numpy(np.ascontiguousarray(lr).copy()).permute(2, 0, 1)[None].float().div(255.0).mul(rng).to(device)
     with torch.inference_mode():
         y = model(x)
     y = y.float().div(rng).clamp(0, 1).mul(255.0).round().to(torch.uint8)
@@ -160,7 +191,7 @@ def visual_comparison(models: list[str], dataset: str | Path, image: str, scale:
 
     res = VisualResult(image=hr_path.stem, scale=scale, box=tuple(box), notes=notes)
     res.panels.append(Panel("HR", crop(hr)))
-    bic = np.asarray(Image.fromarray(lr).resize((w, h), Image.BICUBIC))
+    bic = _upscale(lr, scale)
     res.panels.append(Panel("Bicubic", crop(bic), psnr_y(bic, hr, scale), ssim_y(bic, hr, scale)))
     sr_fn = sr_fn or (lambda m, s, x: run_model(m, s, x, device=device, weights_dir=weights_dir))
     for name in models:
