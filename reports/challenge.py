@@ -13,9 +13,12 @@ FLOPs and params, each among the rows that pass the threshold.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from .tables import Column, Table
+
+_BASELINE_RE = re.compile(r"^0+_")
 
 # year -> (weights (runtime, flops, params), baseline (runtime_ms, flops_g, params_m), thresholds (valid, test))
 SCORE_RULES: dict[int, tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float]]] = {
@@ -91,19 +94,55 @@ def challenge_rows(records: list[dict[str, Any]], year: int | None = None) -> li
         if row["status"] != "ok":
             row["passes"] = False
         rows.append(row)
-    _rank(rows, "rank_main", "score" if any(r["score"] is not None for r in rows) else "ave_time")
-    for key, col in (("rank_runtime", "ave_time"), ("rank_flops", "flops_g"), ("rank_params", "params_m")):
-        _rank(rows, key, col)
+    for r in rows:
+        r["baseline"] = bool(_BASELINE_RE.match(r["team"]))
+    if not _official_ranking(rows, rows[0]["year"] if rows and rows[0]["year"] else year):
+        _rank(rows, "rank_main", "score" if any(r["score"] is not None for r in rows) else "ave_time")
+        for key, col in (("rank_runtime", "ave_time"), ("rank_flops", "flops_g"), ("rank_params", "params_m")):
+            _rank(rows, key, col)
     rows.sort(key=lambda r: (r["rank_main"] is None, r["rank_main"] or 0, r["team"]))
     return rows
 
 
 def _rank(rows: list[dict[str, Any]], key: str, col: str) -> None:
-    valid = sorted((r for r in rows if r["passes"] and r.get(col) is not None), key=lambda r: r[col])
+    """Competition ranks (ties share the smaller rank) among passing, non-baseline rows."""
+    pool = [r for r in rows if r["passes"] and not r["baseline"] and r.get(col) is not None]
     for r in rows:
         r[key] = None
-    for i, r in enumerate(valid):
-        r[key] = i + 1
+    for r in pool:
+        r[key] = 1 + sum(1 for o in pool if o[col] < r[col])
+
+
+def _official_ranking(rows: list[dict[str, Any]], year: int | None) -> bool:
+    """Score, thresholds and every track's rank by the challenge package's rules, when it is installed.
+
+    Fills ``score``, ``passes``, ``rounding_flag``, ``rank_main`` and ``tracks`` ({track: rank}); returns
+    False (the built-in fallback is used) when the package or the year's rules are unavailable.
+    """
+    if not year:
+        return False
+    try:
+        from challenge.rank import rank_teams
+        from challenge.rules import get_rules
+        from challenge.score import TeamMetrics
+    except ImportError:
+        return False
+    try:
+        rules = get_rules(year)
+    except (KeyError, ValueError):
+        return False
+    metrics = [TeamMetrics(name=r["team"], valid_psnr=r["val_psnr"], test_psnr=r["test_psnr"],
+                           valid_runtime_ms=r["val_time"] if r["val_time"] is not None else r["ave_time"],
+                           test_runtime_ms=r["test_time"] if r["test_time"] is not None else r["ave_time"],
+                           params_m=r["params_m"], flops_g=r["flops_g"], acts_m=r["acts_m"], mem_mib=r["mem_mib"],
+                           convs=r["conv"], status=r["status"], message=r["message"] or "") for r in rows]
+    ranking = rank_teams(rules, metrics)
+    for r, ts in zip(rows, ranking.teams):
+        r["score"] = ts.score if ts.score is not None else r["score"]
+        r["passes"], r["rounding_flag"], r["baseline"] = ts.passes_threshold, ts.passes_only_rounded, ts.is_baseline
+        r["tracks"] = {track: ranking.rank_of(track, r["team"]) for track in ranking.tracks}
+        r["rank_main"] = r["tracks"].get(rules.main_track)
+    return True
 
 
 def challenge_tables(records: list[dict[str, Any]], year: int | None = None) -> list[Table]:
@@ -113,15 +152,27 @@ def challenge_tables(records: list[dict[str, Any]], year: int | None = None) -> 
     rows = challenge_rows(records, year)
     for r in rows:
         r["_classes"] = {"val_psnr": None if r["passes"] else "differ", "test_psnr": None if r["passes"] else "differ"}
-        r["note"] = ("fails PSNR threshold on the raw value (displays as passing after rounding)"
-                     if r["rounding_flag"] else "" if r["passes"] else
-                     ("below PSNR threshold" if r["status"] == "ok" else f"{r['status']}: {r['message']}"))
+        if r.get("baseline") and r["passes"]:
+            r["note"] = "baseline (not ranked)"
+        elif r["rounding_flag"]:
+            r["note"] = "fails PSNR threshold on the raw value (displays as passing after rounding)"
+        elif r["passes"]:
+            r["note"] = ""
+        else:
+            r["note"] = "below PSNR threshold" if r["status"] == "ok" else f"{r['status']}: {r['message']}"
+    tracks = next((list(r["tracks"]) for r in rows if r.get("tracks")), None)
+    if tracks:
+        rank_cols = [Column(f"track:{name}", f"Rank: {name}") for name in tracks[1:]]
+        for r in rows:
+            r.update({f"track:{name}": rank for name, rank in (r.get("tracks") or {}).items()})
+    else:
+        rank_cols = [Column("rank_runtime", "Runtime rank"), Column("rank_flops", "FLOPs rank"),
+                     Column("rank_params", "Params rank")]
     t6 = Table("challenge", "Challenge results (table 6 style)", [
         Column("rank_main", "Rank"), Column("team", "Team"), Column("val_psnr", "Val PSNR", "{:.2f}"),
         Column("test_psnr", "Test PSNR", "{:.2f}"), Column("ave_time", "Runtime [ms]", "{:.3f}", "min"),
         Column("params_m", "Params [M]", "{:.3f}", "min"), Column("flops_g", "FLOPs [G]", "{:.2f}", "min"),
-        Column("score", "Score", "{:.4f}", "min"), Column("rank_runtime", "Runtime rank"),
-        Column("rank_flops", "FLOPs rank"), Column("rank_params", "Params rank"), Column("note", "Note")],
+        Column("score", "Score", "{:.4f}", "min"), *rank_cols, Column("note", "Note")],
         rows=rows, caption=(
             "Runtime = mean of the valid and test per-image mean runtimes; FLOPs by fvcore at 256x256 LR; "
             "score by the year's formula on raw values (lower is better); ranks among rows passing the "
