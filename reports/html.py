@@ -63,9 +63,12 @@ def render_html(rs: ResultSet, dataset: str = "B100", scale: int = 4, year: int 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
     choices = plot_choices(rs)
-    if (dataset, scale) in choices:
-        choices.remove((dataset, scale))
-    choices.insert(0, (dataset, scale))
+    if (dataset, scale) in choices or not choices:  # the requested pair first when it has measurements;
+        if (dataset, scale) in choices:  # otherwise the first measured pair leads and it stays selectable
+            choices.remove((dataset, scale))
+        choices.insert(0, (dataset, scale))
+    else:
+        choices.append((dataset, scale))
     plot_sets = [{"key": f"{d}-x{s}", "dataset": d, "scale": s,
                   "madds_svg": psnr_complexity_svg(rs, "madds_g", d, s),
                   "params_svg": psnr_complexity_svg(rs, "params_k", d, s)} for d, s in choices[:8]]
