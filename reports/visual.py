@@ -52,6 +52,13 @@ def rgb_to_y(img: np.ndarray) -> np.ndarray:
 
 
 def psnr_y(sr: np.ndarray, hr: np.ndarray, border: int) -> float:
+    """PSNR on Y with ``border`` pixels cropped (the quality module's metric when it is installed)."""
+    try:
+        from bench.metrics import prepare, psnr
+
+        return psnr(prepare(sr, "Y", border), prepare(hr, "Y", border))
+    except ImportError:
+        pass
     a, b = rgb_to_y(sr), rgb_to_y(hr)
     if border:
         a, b = a[border:-border, border:-border], b[border:-border, border:-border]
@@ -61,6 +68,12 @@ def psnr_y(sr: np.ndarray, hr: np.ndarray, border: int) -> float:
 
 def ssim_y(sr: np.ndarray, hr: np.ndarray, border: int) -> float:
     """SSIM on Y (Gaussian 11x11, sigma 1.5, valid region), as in the paper's MATLAB-derived code."""
+    try:
+        from bench.metrics import prepare, ssim
+
+        return ssim(prepare(sr, "Y", border), prepare(hr, "Y", border))
+    except ImportError:
+        pass
     from scipy.signal import convolve2d
 
     a, b = rgb_to_y(sr), rgb_to_y(hr)

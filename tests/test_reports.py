@@ -176,6 +176,15 @@ def test_challenge_tables_official_results(results: Path, shared: Path) -> None:
     assert 'id="fig-challenge"' in html and html.count('id="point-') >= 4 + 16
 
 
+def test_default_figure_falls_back_to_a_measured_dataset(tmp_path: Path) -> None:
+    html = build_report(build_results(tmp_path / "r", dataset="Set5")).read_text()
+    keys = re.findall(r'class="figs plotset[^"]*" data-key="([^"]+)"', html)
+    assert keys == ["Set5-x4", "B100-x4"]  # measured Set5 leads; the B100 default stays selectable
+    first = html[html.index('data-key="Set5-x4"'):html.index('data-key="B100-x4"')]
+    assert sorted(re.findall(r'id="point-([^"]+)"', first)) == ["agdn", "agdn", "agdn-s", "agdn-s"]
+    assert '<select id="plotsel">' in html
+
+
 def test_corrupt_record_is_reported_not_fatal(results: Path) -> None:
     (results / "runtime" / "broken_x4.json").write_text('{"kind": "runtime", "mod')
     rs = load_results(results)
@@ -214,6 +223,7 @@ def test_visual_comparison_metrics_and_png(tmp_path: Path) -> None:
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
 def test_html_in_headless_chromium(results: Path, tmp_path: Path) -> None:
     html = build_report(results)
