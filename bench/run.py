@@ -265,6 +265,26 @@ def measure(task: Task, measures: Mapping[str, Callable[..., Any]], device: str,
     return rec
 
 
+def fetch_missing(models: Iterable[str], weights_dir: str | None, base_url: str | None = None) -> list[str]:
+    """Download (sha256-verified) the official checkpoints of ``models`` that are not present; returns notes.
+
+    Only called with ``fetch=True`` (``esr-bench bench --fetch-weights``): the job never goes to the network
+    on its own. A failed download leaves the model's quality record as ``no_checkpoint``.
+    """
+    from models import get_spec
+    from models.weights import fetch_weights
+
+    missing = sorted({get_spec(m).name for m in models for s in get_spec(m).checkpoints
+                      if _checkpoint_problem(m, s, weights_dir)})
+    if not missing:
+        return []
+    notes = []
+    for r in fetch_weights(missing, dest=weights_dir, base_url=base_url):
+        if r.status in ("downloaded", "failed", "rejected"):
+            notes.append(f"weights {r.model} x{r.scale}: {r.status}{' - ' + r.message if r.message else ''}")
+    return notes
+
+
 def _clean_stale_temps(out: Path) -> int:
     n = 0
     for kind in (*KINDS, "figures"):
@@ -280,7 +300,7 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
               measures: Mapping[str, Callable[..., Any]] | None = None,
               runtime_options: Mapping[str, Any] | None = None, quality_options: Mapping[str, Any] | None = None,
               weights_dir: str | None = None, report: bool = True, visual: bool = True,
-              progress: bool = True, log: Callable[[str], None] = print) -> BenchSummary:
+              progress: bool = True, fetch: bool = False, fetch_base_url: str | None = None) -> BenchSummary:
     """Measure every model x scale x dataset into ``out`` (resumable) and write ``out/report.html``."""
     from models import get_spec, list_models
 
@@ -300,6 +320,8 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
     tasks = plan(models, scales, datasets, ablations)
     if not tasks:
         raise ValueError("nothing to measure: no selected model supports the selected scales")
+    if fetch:
+        summary.notes += fetch_missing(models, weights_dir, fetch_base_url)
 
     from tqdm.auto import tqdm
 

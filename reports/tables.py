@@ -245,9 +245,10 @@ def ablation_tables(rs: ResultSet) -> list[Table]:
         t = Table(f"ablation{number}", title, cols, caption=(
             "Complexity measured on the AGDN variant built with the ablation switches (thop params, thop MACs "
             "at 1280x720 HR); PSNR as published (no official checkpoints exist for the variants)."))
-        for pub in ablations():
-            if pub["table"] != number:
-                continue
+        rows = [p for p in ablations() if p["table"] == number]
+        if number > 1:  # tables 2-4 compare against the full AGDN (table 1's last row)
+            rows.insert(0, next(p for p in ablations() if p["variant"] == "agdn"))
+        for pub in rows:
             c = rs.find("complexity", "agdn", 4, variant=pub["variant"])
             row = {k: pub[k] for k in ("variant", "mvsa", "rcca", "sgsa", "tlc", "blocks")}
             row.update({f"{ds}_psnr": pub.get(f"{ds}_psnr") for ds in DATASETS})

@@ -166,3 +166,25 @@ def test_sigkill_halfway_then_rerun_completes_without_corrupt_or_duplicate(tmp_p
         if f in done_before:
             assert (out / f).stat().st_mtime_ns == done_before[f]  # finished records were not recomputed
     assert not list(out.rglob("*.tmp"))
+
+
+def test_fetch_weights_from_a_loopback_mirror(tmp_path: Path, shared_weights: Path) -> None:
+    import functools
+    import http.server
+    import threading
+
+    from models import get_spec
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(shared_weights))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    dest = tmp_path / "weights"
+    try:
+        s = _run(tmp_path / "results", weights_dir=str(dest), fetch=True,
+                 fetch_base_url=f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+    assert (dest / get_spec("agdn-s").checkpoint(4).file).is_file()
+    assert s.no_checkpoint == [] and any("agdn-s x4: downloaded" in n for n in s.notes)
+    assert json.loads((tmp_path / "results/quality/agdn-s_x4_Set5.json").read_text())["status"] == "ok"

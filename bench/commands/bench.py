@@ -37,7 +37,8 @@ def _run(args: argparse.Namespace) -> int:
                             ablations=not args.no_ablations, runtime_options=runtime_options,
                             quality_options={"protocol": args.protocol}, weights_dir=args.weights_dir,
                             report=not args.no_report, visual=not args.no_visual,
-                            progress=not args.no_progress and sys.stderr.isatty() or args.progress)
+                            progress=not args.no_progress and sys.stderr.isatty() or args.progress,
+                            fetch=args.fetch_weights, fetch_base_url=args.weights_base_url)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     print("\n".join(summary_lines(summary)))
@@ -62,6 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runtime-size", type=int, nargs=2, metavar=("H", "W"), default=None,
                    help="LR input size for runtime (default 256 256)")
     p.add_argument("--weights-dir", default=None, help="weights folder (default: $ESR_BENCH_WEIGHTS or cache)")
+    p.add_argument("--fetch-weights", action="store_true",
+                   help="download missing official checkpoints first (sha256-verified); off by default: no network")
+    p.add_argument("--weights-base-url", default=None, help="mirror serving <url>/<file> for --fetch-weights")
     p.add_argument("--no-report", action="store_true", help="do not write report.html")
     p.add_argument("--no-visual", action="store_true", help="do not render the visual comparison figure")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
