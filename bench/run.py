@@ -243,8 +243,9 @@ def measure(task: Task, measures: Mapping[str, Callable[..., Any]], device: str,
                 rec = _base(task) | {"status": "no_checkpoint", "message": problem, "psnr": None, "ssim": None,
                                      "protocol": {"name": quality_options.get("protocol", "paper")}}
             else:
+                extra = {"weights_dir": weights_dir} if weights_dir else {}
                 rec = to_jsonable(measures["quality"](task.model, task.scale, task.dataset, device=device,
-                                                      **quality_options))
+                                                      **quality_options, **extra))
                 rec.setdefault("dataset", Path(str(task.dataset)).name)
         else:
             raise ValueError(f"unknown measurement kind {task.kind!r}")
