@@ -242,3 +242,26 @@ def test_html_in_headless_chromium(results: Path, tmp_path: Path) -> None:
     errors = [line for line in (run.stderr + dom.stderr).splitlines()
               if "CONSOLE" in line and ("ERROR" in line.upper() or "Uncaught" in line)]
     assert not errors, errors
+
+
+def test_figure_visual_cli(tmp_path: Path, capsys) -> None:
+    from bench.cli import main
+
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:160, 0:192]
+    hr = (np.stack([xx, yy, (xx + yy) // 2], -1) % 256).astype(np.uint8) + rng.integers(0, 8, (160, 192, 3), np.uint8)
+    (tmp_path / "Tiny" / "HR").mkdir(parents=True)
+    Image.fromarray(hr).save(tmp_path / "Tiny" / "HR" / "img092.png")
+    out = tmp_path / "results" / "figures" / "visual.png"
+    rc = main(["figure", "visual", "--models", "agdn-s", "--dataset", str(tmp_path / "Tiny"), "--image", "img092",
+               "--box", "16", "8", "32", "24", "--out", str(out)])
+    assert rc == 0, capsys.readouterr()
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert [p["title"] for p in meta["panels"]] == ["HR", "Bicubic", "AGDN-S"] and meta["box"] == [16, 8, 32, 24]
+    assert all(isinstance(p["psnr"], float) and p["psnr"] > 15 for p in meta["panels"][1:])
+    assert Image.open(out).format == "PNG"
+    build_results(tmp_path / "results")
+    html = build_report(tmp_path / "results").read_text()
+    assert "data:image/png;base64," in html and "img092 x4" in html
+    assert main(["figure", "visual", "--models", "agdn-s", "--dataset", str(tmp_path / "Tiny"), "--image",
+                 "nope"]) == 2
