@@ -66,9 +66,10 @@ def score(year: int, runtime_ms: float, flops_g: float, params_m: float) -> floa
 def challenge_rows(records: list[dict[str, Any]], year: int | None = None) -> list[dict[str, Any]]:
     """Normalised rows (team, PSNRs, times, complexity, score, threshold flags, ranks)."""
     rows = []
-    for rec in records:
+    for order, rec in enumerate(records):
         row: dict[str, Any] = {k: _get(rec, k) for k in _ALIASES}
         row["team"] = str(row["team"] or rec.get("_file", "?"))
+        row["order"] = order
         if row["params_m"] is None and isinstance(rec.get("params"), int):
             row["params_m"] = rec["params"] / 1e6
         if row["ave_time"] is None and row["val_time"] is not None and row["test_time"] is not None:
@@ -152,6 +153,7 @@ def challenge_tables(records: list[dict[str, Any]], year: int | None = None) -> 
     rows = challenge_rows(records, year)
     for r in rows:
         r["_classes"] = {"val_psnr": None if r["passes"] else "differ", "test_psnr": None if r["passes"] else "differ"}
+        r["_no_best"] = not r["passes"] or r.get("baseline", False)
         if r.get("baseline") and r["passes"]:
             r["note"] = "baseline (not ranked)"
         elif r["rounding_flag"]:
@@ -184,13 +186,13 @@ def challenge_tables(records: list[dict[str, Any]], year: int | None = None) -> 
         Column("ave_time", "Ave Time [ms]", "{:.2f}"), Column("params_m", "Params [M]", "{:.3f}"),
         Column("flops_g", "FLOPs [G]", "{:.2f}"), Column("acts_m", "Acts [M]", "{:.2f}"),
         Column("mem_mib", "Mem [M]", "{:.2f}"), Column("conv", "Conv", "{}")],
-        rows=sorted(rows, key=lambda r: r["team"]))
+        rows=[{k: v for k, v in r.items() if k != "_rank"} for r in sorted(rows, key=lambda r: r["order"])])
     return [t6, official]
 
 
 def results_txt(records: list[dict[str, Any]], year: int | None = None) -> str:
-    """The official ``results.txt`` layout (tab-separated, fixed-width fields), teams in name order."""
-    rows = sorted(challenge_rows(records, year), key=lambda r: r["team"])
+    """The official ``results.txt`` layout (tab-separated, fixed-width fields), teams in input order."""
+    rows = sorted(challenge_rows(records, year), key=lambda r: r["order"])
 
     def f(v: Any, spec: str, width: int) -> str:
         return (spec.format(v) if isinstance(v, (int, float)) else "-").ljust(width)

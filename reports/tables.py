@@ -46,6 +46,8 @@ class Table:
         if v is None or (isinstance(v, float) and not math.isfinite(v)):
             return "–"
         if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if isinstance(v, float) and abs(v) >= 1e7 and col.fmt.endswith("f}"):
+                return f"{v:.3e}"  # e.g. challenge scores of very slow entries
             try:
                 return col.fmt.format(v)
             except (ValueError, TypeError):
@@ -61,7 +63,7 @@ class Table:
                 continue
             groups: dict[tuple, list[dict]] = {}
             for row in self.rows:
-                if row.get("_published_only") and col.key.startswith("m_"):
+                if row.get("_no_best") or (row.get("_published_only") and col.key.startswith("m_")):
                     continue
                 v = row.get(col.key)
                 if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):

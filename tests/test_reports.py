@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from reports import all_tables as build_tables
 from reports import build_report, load_results
 from reports.challenge import challenge_rows, results_txt, score
 from reports.export import to_latex
@@ -171,7 +172,12 @@ def test_challenge_tables_official_results(results: Path, shared: Path) -> None:
             for line in results_txt(rs.of("challenge"), 2026).splitlines()[1:]}
     ref = {line.split("\t")[0].strip(): [c.strip() for c in line.split("\t")[1:10]]
            for line in (shared / "reference" / "ntire2026_results.txt").read_text().splitlines()[1:] if line.strip()}
-    assert ours == ref
+    assert ours == ref and list(ours) == list(ref)  # same teams, same figures, same order
+    t6 = next(t for t in build_tables(rs, 2026) if t.id == "challenge")
+    zeno = next(r for r in t6.rows if r["team"] == "04_ZenoSR")  # fewest params but fails the threshold
+    assert not zeno["passes"] and "params_m" not in zeno["_rank"]
+    best = {r["team"] for r in t6.rows if r["_rank"].get("params_m") == 1}
+    assert best == {"22_SPANV2_ESR_C2"}  # 0.139 M: fewest among passing, non-baseline entries
     html = build_report(results, year=2026).read_text()
     assert 'id="fig-challenge"' in html and html.count('id="point-') >= 4 + 16
 
