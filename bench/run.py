@@ -3,7 +3,9 @@
 One JSON record per measurement, written atomically (temp file + fsync + rename) to
 ``<out>/<kind>/<model>_x<scale>[_<dataset>][_<variant>].json``. A re-run reuses every record whose status
 is ``ok`` / ``skipped`` (and ``no_checkpoint`` while the weights are still missing); ``failed`` records are
-retried unless ``retry_failed=False``; ``force=True`` recomputes everything. A measurement that raises
+retried unless ``retry_failed=False``; ``force=True`` recomputes everything. A record made with other
+settings than the ones asked for (runtime device / warm-up / repeats / input size, quality protocol) is
+recomputed and replaced, so a results directory never mixes settings under one name. A measurement that raises
 becomes a ``failed`` record carrying the message and the run goes on. Models without a checkpoint (or
 whose weights are not present) get complexity and runtime; their quality record has status
 ``no_checkpoint`` and a message naming the fetch command, never a number.
@@ -190,14 +192,40 @@ def _checkpoint_problem(model: str, scale: int, weights_dir: str | None) -> str 
     return None
 
 
-def _reusable(path: Path, task: Task, retry_failed: bool, weights_dir: str | None) -> bool:
+def _listify(v: Any) -> Any:
+    return list(v) if isinstance(v, (list, tuple)) else v
+
+
+def _same_settings(rec: dict[str, Any], task: Task, device: str, runtime_options: Mapping[str, Any],
+                   quality_options: Mapping[str, Any]) -> bool:
+    """Whether a stored record was made with the settings asked for now (else it is recomputed)."""
+    if task.kind == "runtime" and rec.get("status") == "ok":
+        if rec.get("device") and str(rec["device"]).split(":")[0] != device.split(":")[0]:
+            return False
+        for key in ("warmup", "repeats", "input_size"):
+            if key in runtime_options and key in rec and _listify(runtime_options[key]) != _listify(rec[key]):
+                return False
+    if task.kind == "quality" and rec.get("status") == "ok":
+        proto = rec.get("protocol")
+        want = quality_options.get("protocol")
+        if want and isinstance(proto, dict) and proto.get("name") and proto["name"] != want:
+            return False
+    return True
+
+
+def _reusable(path: Path, task: Task, retry_failed: bool, weights_dir: str | None, device: str = "cpu",
+              runtime_options: Mapping[str, Any] | None = None,
+              quality_options: Mapping[str, Any] | None = None) -> bool:
     if not path.is_file():
         return False
     try:
         rec = read_json(path)
     except (OSError, ValueError):
         return False  # corrupt (cannot happen with atomic writes, but never trust a file blindly)
-    status = rec.get("status") if isinstance(rec, dict) else None
+    if not isinstance(rec, dict) or not _same_settings(rec, task, device, runtime_options or {},
+                                                      quality_options or {}):
+        return False
+    status = rec.get("status")
     if status in REUSABLE:
         return True
     if status == "no_checkpoint":
@@ -331,7 +359,8 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
         for task in tasks:
             path = out / task.relpath()
             bar.set_postfix_str(task.label(), refresh=False)
-            if not force and _reusable(path, task, retry_failed, weights_dir):
+            if not force and _reusable(path, task, retry_failed, weights_dir, device, runtime_options,
+                                       quality_options):
                 summary.reused += 1
                 rec = read_json(path)
             else:

@@ -36,6 +36,7 @@ def fake_runtime(model, scale, *, device="cpu", **kw):
     CALLS.append(("runtime", model, scale))
     time.sleep(DELAY)
     return {"kind": "runtime", "model": model, "scale": scale, "device": device, "mode": "fake", "median_ms": 1.0,
+            "warmup": kw.get("warmup"), "repeats": kw.get("repeats"),
             "status": "ok", "message": "", "protocol": {"name": "fake", **{k: v for k, v in kw.items()}},
             "env": {"fake": True}}
 
@@ -44,7 +45,7 @@ def fake_quality(model, scale, dataset, *, device="cpu", **kw):
     CALLS.append(("quality", model, scale, dataset))
     time.sleep(DELAY)
     return {"kind": "quality", "model": model, "scale": scale, "dataset": str(dataset), "psnr": 30.0, "ssim": 0.9,
-            "n_images": 1, "per_image": [], "status": "ok", "message": "", "protocol": {"name": "fake"},
+            "n_images": 1, "per_image": [], "status": "ok", "message": "", "protocol": {"name": kw.get("protocol")},
             "env": {"fake": True}}
 
 

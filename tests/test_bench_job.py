@@ -64,6 +64,13 @@ def test_records_written_and_reused(tmp_path: Path) -> None:
     assert _records(out) == recs
     s3 = _run(out, force=True)
     assert (s3.computed, s3.reused) == (3, 0)
+    # other settings than the stored ones: only the affected records are redone
+    s4 = _run(out, device="cuda")  # runtime on another device (10 warm-up / 30 timed by default)
+    assert (s4.computed, s4.reused) == (1, 2)
+    assert json.loads((out / "runtime/agdn-s_x4.json").read_text())["repeats"] == 30
+    s5 = _run(out, device="cuda", quality_options={"protocol": "ntire"})
+    assert (s5.computed, s5.reused) == (1, 2)
+    assert json.loads((out / "quality/agdn-s_x4_Set5.json").read_text())["protocol"]["name"] == "ntire"
 
 
 def test_failure_is_recorded_and_run_continues(tmp_path: Path) -> None:
