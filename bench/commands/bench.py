@@ -17,6 +17,16 @@ def _run(args: argparse.Namespace) -> int:
 
     for m in args.models or ():
         get_spec(m)  # unknown names fail here with the list of known ones
+    try:
+        from bench.data import resolve_dataset
+    except ImportError:  # quality module absent: its records will say so
+        resolve_dataset = None
+    for d in args.datasets or ():
+        if resolve_dataset is not None:
+            try:
+                resolve_dataset(d)
+            except (OSError, ValueError) as exc:  # DatasetError is a ValueError
+                raise UserError(f"--datasets {d}: {exc}") from exc
     runtime_options = None
     if args.runtime_repeats is not None or args.runtime_warmup is not None or args.runtime_size is not None:
         from bench.run import default_device
