@@ -329,7 +329,8 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
               measures: Mapping[str, Callable[..., Any]] | None = None,
               runtime_options: Mapping[str, Any] | None = None, quality_options: Mapping[str, Any] | None = None,
               weights_dir: str | None = None, report: bool = True, visual: bool = True,
-              progress: bool = True, fetch: bool = False, fetch_base_url: str | None = None) -> BenchSummary:
+              progress: bool = True, fetch: bool = False, fetch_base_url: str | None = None,
+              plot: tuple[str, int] = ("B100", 4)) -> BenchSummary:
     """Measure every model x scale x dataset into ``out`` (resumable) and write ``out/report.html``."""
     from models import get_spec, list_models
 
@@ -379,7 +380,7 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
     if report:
         from reports import build_report
 
-        summary.report = build_report(out, out / "report.html")
+        summary.report = build_report(out, out / "report.html", dataset=plot[0], scale=int(plot[1]))
     summary.elapsed_s = time.perf_counter() - start
     return summary
 

@@ -48,7 +48,8 @@ def _run(args: argparse.Namespace) -> int:
                             quality_options={"protocol": args.protocol}, weights_dir=args.weights_dir,
                             report=not args.no_report, visual=not args.no_visual,
                             progress=not args.no_progress and sys.stderr.isatty() or args.progress,
-                            fetch=args.fetch_weights, fetch_base_url=args.weights_base_url)
+                            fetch=args.fetch_weights, fetch_base_url=args.weights_base_url,
+                            plot=(args.plot_dataset, args.plot_scale))
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     print("\n".join(summary_lines(summary)))
@@ -76,6 +77,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fetch-weights", action="store_true",
                    help="download missing official checkpoints first (sha256-verified); off by default: no network")
     p.add_argument("--weights-base-url", default=None, help="mirror serving <url>/<file> for --fetch-weights")
+    p.add_argument("--plot-dataset", default="B100", help="dataset of the report's PSNR-complexity figure")
+    p.add_argument("--plot-scale", type=int, default=4, help="scale of the report's PSNR-complexity figure")
     p.add_argument("--no-report", action="store_true", help="do not write report.html")
     p.add_argument("--no-visual", action="store_true", help="do not render the visual comparison figure")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
