@@ -174,7 +174,7 @@ def read_image(path: str | Path) -> np.ndarray:
         arr = np.repeat(arr, 3, axis=2)
     if arr.shape[2] != 3:
         raise DatasetError(f"{path}: {arr.shape[2]} channels after conversion, expected 3")
-    return np.ascontiguousarray(arr)
+    return np.require(arr, requirements=["C", "W"])
 
 
 def _probe(path: Path) -> tuple[int, int]:

@@ -152,20 +152,25 @@ def imresize_torch(
 
     With ``quantize=True`` each pass is rounded to the uint8 grid of ``data_range`` (half away from
     zero, clamped), reproducing MATLAB on uint8 images; otherwise it is MATLAB on double images.
+    Computed in float64 on the tensor's device; returned in the input dtype.
     """
     if x.ndim != 4:
         raise ValueError(f"imresize_torch expects NxCxHxW, got shape {tuple(x.shape)}")
     h, w = x.shape[-2:]
     (sh, sw), (oh, ow) = _normalise_scale((h, w), scale, None)
-    out = x
+    step = 255.0 / data_range
+    out = x.to(torch.float64)
+    if quantize:  # work on the 0-255 integer grid, exactly as MATLAB does on uint8 data
+        out = torch.round(out * step)
     for dim in _dim_order(sh, sw):
         if dim == 0:
-            m = torch.from_numpy(np.array(resize_weights(h, oh, sh, antialias))).to(x.device, x.dtype)
+            m = torch.from_numpy(np.array(resize_weights(h, oh, sh, antialias))).to(x.device)
             out = torch.einsum("oh,nchw->ncow", m, out)
         else:
-            m = torch.from_numpy(np.array(resize_weights(w, ow, sw, antialias))).to(x.device, x.dtype)
+            m = torch.from_numpy(np.array(resize_weights(w, ow, sw, antialias))).to(x.device)
             out = torch.einsum("ow,nchw->ncho", m, out)
         if quantize:
-            step = 255.0 / data_range
-            out = torch.floor(out * step + 0.5).clamp_(0, 255) / step
-    return out
+            out = torch.floor(out + 0.5).clamp_(0, 255)
+    if quantize:
+        out = out / step
+    return out.to(x.dtype)
