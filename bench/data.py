@@ -13,9 +13,11 @@ Layouts recognised by :func:`resolve_dataset`:
 * **samples**: built in, no download: photographs bundled with scikit-image (LR by MATLAB bicubic).
 
 Images are read as 8-bit RGB: grayscale becomes three equal channels (as the NTIRE scripts do with
-OpenCV), palette images are expanded; 16-bit images are converted to 8 bits (``round(v / 257)``) with
-a warning; an alpha channel that is fully opaque is dropped with a warning, and a transparent image is
-refused (its RGB under transparent pixels is undefined). Nothing is silently misread.
+OpenCV), palette images are expanded; 16-bit grayscale is converted to 8 bits (``round(v / 257)``)
+with a warning, while 16-bit colour PNGs are refused with a message (Pillow, the only decoder
+available, would silently drop their low byte); an alpha channel that is fully opaque is dropped with
+a warning, and a transparent image is refused (its RGB under transparent pixels is undefined).
+Nothing is silently misread.
 
 :meth:`Dataset.pairs` checks everything before a model runs (missing LR, LR size not HR/scale,
 unreadable or unsupported files, empty folder) and raises one :class:`DatasetError` listing every
@@ -25,7 +27,6 @@ offending file.
 from __future__ import annotations
 
 import re
-import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,13 +98,22 @@ class ImagePair:
 # ---------------------------------------------------------------------------------------------- images
 
 
-def _png_bit_depth(path: Path) -> int | None:
-    """Bit depth from a PNG's IHDR chunk (``None`` for non-PNG files)."""
+def _png_header(path: Path) -> tuple[int, int] | None:
+    """``(bit depth, colour type)`` from a PNG's IHDR chunk (``None`` for non-PNG files)."""
     with open(path, "rb") as f:
         head = f.read(26)
     if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
         return None
-    return struct.unpack(">B", head[24:25])[0]
+    return head[24], head[25]
+
+
+def _refuse_16bit_colour(path: Path) -> None:
+    header = _png_header(path)
+    if header is not None and header[0] == 16 and header[1] != 0:
+        raise DatasetError(
+            f"{path}: 16-bit colour PNG is not supported (Pillow would silently keep only the high byte); "
+            "convert it to 8-bit RGB first, e.g. round(v / 257)"
+        )
 
 
 def _to_uint8_16bit(arr: np.ndarray) -> np.ndarray:
@@ -128,39 +138,25 @@ def read_image(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     try:
-        depth = _png_bit_depth(path)
-        if depth == 16:
-            import imageio.v3 as iio
-
-            arr = np.asarray(iio.imread(path))
-            if arr.dtype != np.uint16:
-                raise DatasetError(f"{path}: 16-bit PNG decoded as {arr.dtype}; cannot convert reliably")
-            warnings.warn(f"{path}: 16-bit image converted to 8 bits (round(v/257))", ImageConversionWarning,
-                          stacklevel=2)
-            if arr.ndim == 3 and arr.shape[2] in (2, 4):
-                arr = _drop_alpha(arr, path, 65535)
-            arr = _to_uint8_16bit(arr)
-        else:
-            with Image.open(path) as im:
-                mode = im.mode
-                if mode in ("RGB",):
-                    arr = np.asarray(im)
-                elif mode in ("L", "1", "P", "CMYK", "YCbCr"):
-                    if mode == "P" and "transparency" in im.info:
-                        arr = _drop_alpha(np.asarray(im.convert("RGBA")), path, 255)
-                    else:
-                        arr = np.asarray(im.convert("RGB") if mode != "L" else im)
-                elif mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-                    arr = _drop_alpha(np.asarray(im.convert("RGBA" if mode != "LA" else "LA")), path, 255)
-                elif mode.startswith("I;16") or mode == "I":
-                    arr = np.asarray(im).astype(np.int64)
-                    if arr.max() > 65535 or arr.min() < 0:
-                        raise DatasetError(f"{path}: 32-bit integer image ({mode}) is not supported")
-                    warnings.warn(f"{path}: 16-bit image converted to 8 bits (round(v/257))",
-                                  ImageConversionWarning, stacklevel=2)
-                    arr = _to_uint8_16bit(arr)
+        _refuse_16bit_colour(path)
+        with Image.open(path) as im:
+            mode = im.mode
+            if mode in ("RGB",):
+                arr = np.asarray(im)
+            elif mode in ("L", "1", "P", "CMYK", "YCbCr"):
+                if mode == "P" and "transparency" in im.info:
+                    arr = _drop_alpha(np.asarray(im.convert("RGBA")), path, 255)
                 else:
-                    raise DatasetError(f"{path}: unsupported image mode {mode!r} (need 8-bit RGB or grayscale)")
+                    arr = np.asarray(im.convert("RGB") if mode != "L" else im)
+            elif mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+                arr = _drop_alpha(np.asarray(im.convert("RGBA" if mode != "LA" else "LA")), path, 255)
+            elif mode.startswith("I;16") or (mode == "I" and (_png_header(path) or (0,))[0] == 16):
+                arr = np.asarray(im).astype(np.int64)
+                warnings.warn(f"{path}: 16-bit image converted to 8 bits (round(v/257))",
+                              ImageConversionWarning, stacklevel=2)
+                arr = _to_uint8_16bit(arr)
+            else:
+                raise DatasetError(f"{path}: unsupported image mode {mode!r} (need 8-bit RGB or grayscale)")
     except DatasetError:
         raise
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
@@ -186,7 +182,8 @@ def _probe(path: Path) -> tuple[int, int]:
             im.verify()
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
         raise DatasetError(f"{path}: unreadable image ({type(exc).__name__}: {exc})") from exc
-    if mode in ("F", "I") and _png_bit_depth(path) is None:
+    _refuse_16bit_colour(path)
+    if mode == "F":
         raise DatasetError(f"{path}: unsupported image mode {mode!r} (need 8-bit RGB or grayscale)")
     return size[1], size[0]
 
