@@ -147,7 +147,7 @@ def load_model(name: str, scale: int, weights_dir: str | Path | None = None,
     Models without parameters (``bicubic``) need no weights.
     """
     from models import create_model, get_spec
-    from models.weights import CheckpointError, WeightsNotFoundError
+    from models.weights import CheckpointError, WeightsNotFoundError, load_checkpoint_into
 
     spec = get_spec(name)
     model = create_model(spec.name, scale, **variant_options)
@@ -156,7 +156,8 @@ def load_model(name: str, scale: int, weights_dir: str | Path | None = None,
     if not spec.checkpoints:
         return None, f"model {spec.name!r} has no public checkpoint (architecture only); pass a checkpoint"
     try:
-        return create_model(spec.name, scale, pretrained=True, weights_dir=weights_dir, **variant_options), ""
+        load_checkpoint_into(model, spec, scale, True, weights_dir=weights_dir)  # as create_model(pretrained=True)
+        return model.eval(), ""
     except WeightsNotFoundError as exc:
         return None, f"{exc}"
     except CheckpointError as exc:
