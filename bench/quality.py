@@ -233,7 +233,12 @@ def evaluate(
         model_scale = getattr(model, "esr_scale", None)
         if model_scale is not None and int(model_scale) != scale:
             raise ValueError(f"model {name} is built for x{model_scale}, evaluation asked for x{scale}")
-    data_range = float(getattr(net, "data_range", 1.0)) if net is not None else 1.0
+    if net is not None:
+        data_range = float(getattr(net, "data_range", 1.0))
+    else:
+        from models import get_spec
+
+        data_range = float(get_spec(name).data_range)
     proto = protocol_dict(protocol, scale, effective_lr, data_range, tile, tile_overlap, want_ssim)
     record = QualityRecord(model=name, scale=scale, dataset=ds.name, dataset_path=str(ds.path), protocol=proto,
                            env=_env(device))

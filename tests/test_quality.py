@@ -238,6 +238,8 @@ def test_eval_cli_text_save_and_errors(tmp_path: Path, capsys: pytest.CaptureFix
     rc = cli_main(["eval", "agdn-s", "--dataset", str(DATASETS / "Set5"), "--weights-dir", str(tmp_path)])
     captured = capsys.readouterr()
     assert rc == 1 and "no_checkpoint" in captured.err
+    rc = cli_main(["eval", "bicubic", "--dataset", str(DATASETS / "Set5"), "--set", "bogus=1"])
+    assert rc == 2 and "model option rejected (bogus)" in capsys.readouterr().err
     (tmp_path / "Bad" / "HR").mkdir(parents=True)
     rc = cli_main(["eval", "bicubic", "--dataset", str(tmp_path / "Bad")])
     assert rc == 2 and "no images" in capsys.readouterr().err
