@@ -179,10 +179,15 @@ def _probe(path: Path) -> tuple[int, int]:
         with Image.open(path) as im:
             size = im.size
             mode = im.mode
+            has_transparency = "transparency" in im.info
             im.verify()
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
         raise DatasetError(f"{path}: unreadable image ({type(exc).__name__}: {exc})") from exc
     _refuse_16bit_colour(path)
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and has_transparency):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ImageConversionWarning)
+            read_image(path)  # decodes; refuses images with transparent pixels
     if mode == "F":
         raise DatasetError(f"{path}: unsupported image mode {mode!r} (need 8-bit RGB or grayscale)")
     return size[1], size[0]

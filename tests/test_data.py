@@ -146,6 +146,11 @@ def test_rgba_opaque_converted_with_warning_transparent_refused(tmp_path: Path) 
     transparent = _save(np.concatenate([rgb, alpha], axis=2), tmp_path / "transparent.png")
     with pytest.raises(DatasetError, match="transparent"):
         read_image(transparent)
+    (tmp_path / "HR").mkdir()
+    shutil.move(transparent, tmp_path / "HR")
+    shutil.move(opaque, tmp_path / "HR")
+    with pytest.raises(DatasetError, match=r"1 problem(?s:.*)HR/transparent.png: image has transparent pixels"):
+        resolve_dataset(tmp_path).pairs(2)  # found by the up-front check, before any model runs
 
 
 def _write_png16(path: Path, arr: np.ndarray) -> None:
