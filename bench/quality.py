@@ -61,12 +61,9 @@ class QualityRecord:
 
 
 def _env(device: str) -> dict[str, Any]:
-    try:
-        from .env import environment  # runtime helper's module, when present
+    from .env import environment
 
-        return environment(device=device) if "device" in environment.__code__.co_varnames else environment()
-    except Exception:  # noqa: BLE001 - env is informative only
-        return {"torch": torch.__version__, "device": device, "threads": torch.get_num_threads()}
+    return environment(device=device)
 
 
 def protocol_dict(protocol: str, scale: int, lr_source: str, data_range: float, tile: int | None,
