@@ -23,8 +23,7 @@ def run_on_parity_input(model: torch.nn.Module, input_uint8: np.ndarray) -> np.n
 
 @pytest.mark.parametrize("row", INDEX, ids=[r["file"] for r in INDEX])
 def test_official_output_reproduced(row: dict[str, str]) -> None:
-    if row["zoo_name"] not in list_models():
-        pytest.skip(f"{row['zoo_name']} is not in the zoo yet")
+    assert row["zoo_name"] in list_models(), f"{row['zoo_name']} missing from the zoo"
     scale = int(row["scale"])
     options = {"tlc": row["tlc"] == "True"} if row["model"] in ("AGDN", "AGDN-S") else {}
     model = create_model(row["zoo_name"], scale, pretrained=True, **options)

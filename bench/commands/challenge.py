@@ -1,0 +1,126 @@
+"""``esr-bench challenge``: validate, run and rank NTIRE Efficient-SR submissions.
+
+``validate SUBMISSION`` runs static checks and, in a sandboxed child, dynamic checks (forward, params,
+FLOPs, data_range; with --data the full NTIRE evaluation). ``run SUBMISSION --out DIR`` does it for every
+team of the manifest, one JSON record per team, resumable. ``rank RESULTS`` scores and ranks records or
+an official results.json under a year's rules and writes an official-style results.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bench.cli import UserError
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("submission", help="submission folder holding submission.toml/.yaml, or the manifest file")
+    p.add_argument("--year", type=int, default=None, help="challenge rules (2022-2026; default: manifest's year)")
+    p.add_argument("--data", default=None, help="folder with the year's valid/test HR+LR folders (full evaluation)")
+    p.add_argument("--teams", nargs="*", default=None, help="only these team ids / names")
+    p.add_argument("--allow-pickle", action="store_true",
+                   help="unpickle checkpoints that hold code/modules (only inside the sandboxed child)")
+    p.add_argument("--timeout", type=float, default=None, help="wall-clock limit per team in seconds (default 300)")
+    p.add_argument("--memory-mb", type=int, default=None, help="address-space limit per team (default 8192 MiB)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _limits(args: argparse.Namespace) -> dict:
+    from challenge.sandbox import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+
+    return {"timeout_s": args.timeout or DEFAULT_TIMEOUT_S, "memory_mb": args.memory_mb or DEFAULT_MEMORY_MB}
+
+
+def _check_year(year: int | None) -> None:
+    if year is not None:
+        from challenge.rules import get_rules
+
+        try:
+            get_rules(year)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from challenge.manifest import ManifestError
+    from challenge.validate import format_report, validate_submission
+
+    _check_year(args.year)
+    try:
+        reports = validate_submission(args.submission, teams=args.teams, year=args.year, data=args.data,
+                                      allow_pickle=args.allow_pickle, jobs=args.jobs, **_limits(args))
+    except ManifestError as exc:
+        raise UserError(str(exc)) from None
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports], indent=2, default=str))
+    else:
+        print("\n\n".join(format_report(r) for r in reports))
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    from challenge.manifest import ManifestError
+    from challenge.runner import run_submissions
+
+    _check_year(args.year)
+
+    def show(oc) -> None:
+        if not args.json:
+            print(f"{oc.action:<8} {oc.status:<7} {oc.team}  -> {oc.path}", flush=True)
+
+    try:
+        outcomes = run_submissions(args.submission, args.out, year=args.year, data=args.data, teams=args.teams,
+                                   force=args.force, allow_pickle=args.allow_pickle, progress=show, **_limits(args))
+    except ManifestError as exc:
+        raise UserError(str(exc)) from None
+    if args.json:
+        print(json.dumps([{"team": o.team, "action": o.action, "status": o.status, "path": str(o.path)}
+                          for o in outcomes], indent=2))
+    return 0 if all(o.status == "ok" for o in outcomes) else 1
+
+
+def _rank(args: argparse.Namespace) -> int:
+    from bench.records import atomic_write_text
+    from challenge.rank import format_ranking, format_results_txt, load_results, rank_teams, ranking_to_json
+    from challenge.rules import get_rules
+
+    try:
+        rules = get_rules(args.year)
+        metrics = load_results(args.results)
+    except (ValueError, FileNotFoundError) as exc:
+        raise UserError(str(exc)) from None
+    ranking = rank_teams(rules, metrics)
+    if args.txt:
+        atomic_write_text(args.txt, format_results_txt(metrics))
+        print(f"wrote {args.txt}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(ranking_to_json(ranking), indent=2))
+    else:
+        print(format_ranking(ranking), end="")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("challenge", help="validate / run / rank NTIRE ESR submissions", description=__doc__)
+    csub = p.add_subparsers(dest="challenge_command", metavar="ACTION", required=True)
+
+    v = csub.add_parser("validate", help="static + sandboxed dynamic checks of a submission")
+    _common(v)
+    v.add_argument("--jobs", type=int, default=1, help="children at once (ignored with --data)")
+    v.set_defaults(func=_validate)
+
+    r = csub.add_parser("run", help="validate/evaluate every team, one JSON record each (resumable)")
+    _common(r)
+    r.add_argument("--out", required=True, help="output root; records go to <out>/challenge/<team>.json")
+    r.add_argument("--force", action="store_true", help="recompute teams that already have a record")
+    r.set_defaults(func=_run)
+
+    k = csub.add_parser("rank", help="scores, thresholds and rankings under a year's rules")
+    k.add_argument("results", help="a run's output folder (or its challenge/ folder), or an official results.json")
+    k.add_argument("--year", type=int, required=True, help="rules year (2022-2026)")
+    k.add_argument("--txt", type=Path, default=None, help="also write an official-style results.txt here")
+    k.add_argument("--json", action="store_true")
+    k.set_defaults(func=_rank)

@@ -1,0 +1,227 @@
+"""Rankings of the NTIRE ESR main track and sub-tracks, and the official-style ``results.txt``.
+
+Only teams with status ``ok`` that pass every PSNR threshold on the *raw* value are ranked; the
+baseline row (team id ``00``) is scored but not ranked. Ranks are competition ranks (ties share
+the smaller rank). Rank-sum tracks (2022/2023) first rank each metric among the eligible teams,
+then rank the sums.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .rules import YearRules
+from .score import TeamMetrics, TeamScore, metrics_from_official, score_team
+
+__all__ = ["Ranking", "load_results", "rank_teams", "format_results_txt", "format_ranking", "ranking_to_json"]
+
+_BASELINE_RE = re.compile(r"^0+_")
+_OFFICIAL_KEYS = {"valid_ave_psnr", "num_parameters", "flops"}
+
+
+def _competition_ranks(values: Sequence[float]) -> list[int]:
+    """1-based ranks, ascending values, ties share the smallest rank ("min" method)."""
+    return [1 + sum(1 for w in values if w < v) for v in values]
+
+
+@dataclass
+class Ranking:
+    """Scored teams (input order) and per-track ``[(rank, team, value)]`` lists."""
+
+    rules: YearRules
+    teams: list[TeamScore]
+    tracks: dict[str, list[tuple[int, str, float]]] = field(default_factory=dict)
+
+    def rank_of(self, track: str, team: str) -> int | None:
+        return next((r for r, n, _ in self.tracks[track] if n == team), None)
+
+
+def _team_value(ts: TeamScore, metric: str) -> float | None:
+    if metric == "score":
+        return ts.score
+    if metric in ("runtime", "flops", "params") and ts.terms:
+        return ts.terms[f"exp_{metric}"]
+    return ts.metrics.metric(metric)
+
+
+def rank_teams(rules: YearRules, metrics: Iterable[TeamMetrics]) -> Ranking:
+    """Score every team and rank the eligible ones on each of the year's tracks."""
+    teams = [score_team(rules, m, is_baseline=bool(_BASELINE_RE.match(m.name))) for m in metrics]
+    eligible = [t for t in teams if t.passes_threshold and not t.is_baseline]
+    tracks: dict[str, list[tuple[int, str, float]]] = {}
+    for track, parts in rules.ranking.items():
+        pool = [t for t in eligible if all(_team_value(t, p) is not None for p in parts)]
+        if len(parts) == 1:
+            values = [float(_team_value(t, parts[0])) for t in pool]  # type: ignore[arg-type]
+        else:
+            values = [0.0] * len(pool)
+            for p in parts:
+                for i, r in enumerate(_competition_ranks([float(_team_value(t, p)) for t in pool])):  # type: ignore[arg-type]
+                    values[i] += r
+        ranks = _competition_ranks(values)
+        tracks[track] = sorted(((r, t.name, v) for r, t, v in zip(ranks, pool, values)), key=lambda x: (x[0], x[1]))
+    return Ranking(rules=rules, teams=teams, tracks=tracks)
+
+
+def _metrics_from_record(path: Path, rec: dict[str, Any]) -> TeamMetrics:
+    name = str(rec.get("team") or rec.get("model") or path.stem)
+    m = metrics_from_official(name, rec.get("official") or {})
+    m.status = rec.get("status", "ok")
+    m.message = rec.get("message", "")
+    if m.status == "ok" and m.valid_psnr is None:
+        m.status, m.message = "incomplete", "no PSNR in record (validated without --data?)"
+    return m
+
+
+def load_results(path: str | Path) -> list[TeamMetrics]:
+    """Teams from an official ``results.json`` or a directory of esr-bench challenge records.
+
+    A directory may be the run's output root (records under ``challenge/``) or the records folder.
+    """
+    path = Path(path)
+    if path.is_dir():
+        folder = path / "challenge" if (path / "challenge").is_dir() else path
+        files = sorted(folder.glob("*.json"))
+        if not files:
+            raise FileNotFoundError(f"no *.json challenge records in {folder}")
+        out = []
+        for f in files:
+            try:
+                rec = json.loads(f.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{f}: corrupt JSON record ({exc}); delete it and re-run that team") from exc
+            if isinstance(rec, dict) and rec.get("kind") == "challenge":
+                out.append(_metrics_from_record(f, rec))
+            elif isinstance(rec, dict) and rec and all(
+                isinstance(v, dict) and _OFFICIAL_KEYS <= set(v) for v in rec.values()
+            ):
+                out.extend(metrics_from_official(k, v) for k, v in rec.items())
+        return out
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such results file or directory")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    if isinstance(data, dict) and data.get("kind") == "challenge":
+        return [_metrics_from_record(path, data)]
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ValueError(f"{path}: expected the official results.json format {{team: {{valid_ave_psnr: ...}}}}")
+    bad = [k for k, v in data.items() if not _OFFICIAL_KEYS <= set(v)]
+    if bad:
+        raise ValueError(f"{path}: entries {bad[:5]} lack {sorted(_OFFICIAL_KEYS)} (not an official results.json)")
+    return [metrics_from_official(k, v) for k, v in data.items()]
+
+
+def _f(v: float | None, spec: str, width: int) -> str:
+    return format(v, spec) if v is not None else format("-", f"<{width}")
+
+
+def format_results_txt(metrics: Iterable[TeamMetrics]) -> str:
+    """The table the official ``test_demo.py`` writes (same columns, widths and rounding)."""
+    head = ["Model", "Val PSNR", "Test PSNR", "Val Time [ms]", "Test Time [ms]", "Ave Time [ms]",
+            "Params [M]", "FLOPs [G]", "Acts [M]", "Mem [M]", "Conv"]
+    widths = [20, 10, 10, 14, 14, 14, 10, 10, 8, 8, 8]
+    lines = ["\t".join(format(h, f"{w}s") for h, w in zip(head, widths))]
+    for m in metrics:
+        cells = [
+            format(m.label or m.name, "20s"),
+            _f(m.valid_psnr, "<10.2f", 10),
+            _f(m.test_psnr, "<10.2f", 10),
+            _f(m.valid_runtime_ms, "<14.2f", 14),
+            _f(m.test_runtime_ms, "<14.2f", 14),
+            _f(m.ave_runtime_ms, "<14.2f", 14),
+            _f(m.params_m, "<10.3f", 10),
+            _f(m.flops_g, "<10.2f", 10),
+            _f(m.acts_m, "<8.2f", 8),
+            _f(m.mem_mib, "<8.2f", 8),
+            format(m.convs, ">4d") + "    " if m.convs is not None else format("-", "8s"),
+        ]
+        lines.append("\t".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def _status(ts: TeamScore) -> str:
+    if ts.metrics.status != "ok":
+        return f"{ts.metrics.status}: {ts.metrics.message}".strip()
+    if ts.is_baseline:
+        return "baseline (not ranked)"
+    if not ts.passes_threshold:
+        fails = ", ".join(f"{c.split} {c.value:.4f} < {c.threshold:.2f}" for c in ts.checks if not c.passes
+                          and c.value is not None) or "PSNR missing"
+        return "below threshold (" + fails + (", passes only when rounded to 2 decimals" if ts.passes_only_rounded
+                                               else "") + ")"
+    return "ok"
+
+
+def format_ranking(r: Ranking) -> str:
+    """Human-readable ranking: every team with score/flags, then each track's order."""
+    rules = r.rules
+    thr = ", ".join(f"{k} >= {v:.2f} dB" for k, v in rules.psnr_threshold.items()) or "none on record"
+    out = [f"NTIRE {rules.year} ESR ({rules.repo}); baseline {rules.baseline.model}; threshold (raw PSNR): {thr}"]
+    for note in rules.notes:
+        out.append(f"note: {note}")
+    out.append("")
+    out.append(f"{'team':<28} {'val PSNR':>9} {'test PSNR':>9} {'ave ms':>9} {'params M':>9} {'FLOPs G':>9}"
+               f" {'score':>10}  status")
+    for ts in r.teams:
+        m = ts.metrics
+        out.append(
+            f"{m.name:<28} {_f(m.valid_psnr, '9.4f', 9)} {_f(m.test_psnr, '9.4f', 9)} {_f(m.ave_runtime_ms, '9.3f', 9)}"
+            f" {_f(m.params_m, '9.4f', 9)} {_f(m.flops_g, '9.4f', 9)} {_f(ts.score, '10.4f', 10)}  {_status(ts)}"
+        )
+    for track, rows in r.tracks.items():
+        out.append("")
+        out.append(f"[{track}]")
+        for rank, name, value in rows:
+            out.append(f"{rank:>3}  {name:<28} {value:.4f}")
+    return "\n".join(out) + "\n"
+
+
+def ranking_to_json(r: Ranking) -> dict[str, Any]:
+    """JSON-ready ranking: per team the raw metrics, terms, threshold checks and flags; per track ranks."""
+    teams = []
+    for ts in r.teams:
+        m = ts.metrics
+        teams.append({
+            "team": m.name,
+            "status": m.status,
+            "message": m.message,
+            "is_baseline": ts.is_baseline,
+            "valid_psnr": m.valid_psnr,
+            "test_psnr": m.test_psnr,
+            "valid_runtime_ms": m.valid_runtime_ms,
+            "test_runtime_ms": m.test_runtime_ms,
+            "ave_runtime_ms": m.ave_runtime_ms,
+            "params_m": m.params_m,
+            "flops_g": m.flops_g,
+            "acts_m": m.acts_m,
+            "mem_mib": m.mem_mib,
+            "convs": m.convs,
+            **ts.terms,
+            "passes_threshold": ts.passes_threshold,
+            "passes_only_rounded": ts.passes_only_rounded,
+            "threshold_checks": [
+                {"split": c.split, "value": c.value, "threshold": c.threshold, "passes": c.passes,
+                 "passes_display": c.passes_display}
+                for c in ts.checks
+            ],
+        })
+    return {
+        "kind": "challenge_ranking",
+        "year": r.rules.year,
+        "protocol": {
+            "score": "weighted exponentials of raw Ave Time/FLOPs/params vs baseline" if r.rules.has_score
+            else "rank sums",
+            "threshold": "raw PSNR (not the 2-decimal display)",
+            "ave_time": "(valid mean + test mean) / 2",
+            "baseline": r.rules.baseline.model,
+        },
+        "teams": teams,
+        "tracks": {k: [{"rank": a, "team": b, "value": c} for a, b, c in v] for k, v in r.tracks.items()},
+    }

@@ -1,0 +1,132 @@
+"""NTIRE ESR rules, scores, thresholds and rankings against the official result files."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from bench.cli import main
+from challenge.rank import format_results_txt, load_results, rank_teams, ranking_to_json
+from challenge.rules import RULES, get_rules, score_terms
+from challenge.score import TeamMetrics, score_team
+
+
+@pytest.fixture(scope="module")
+def ntire2026(shared):
+    return load_results(shared / "reference" / "ntire2026_results.json")
+
+
+def test_rules_match_reference_yaml(shared):
+    import yaml
+
+    ref = yaml.safe_load((shared / "reference" / "ntire_esr_rules.yaml").read_text())["years"]
+    for year, rules in RULES.items():
+        b = ref[year]["baseline"]
+        assert rules.baseline.runtime_ms == b["runtime_ms"]
+        assert rules.baseline.params_m == b["params_m"]
+        assert rules.baseline.flops_g == b["flops_g"]
+        assert rules.psnr_threshold == ref[year].get("psnr_threshold", {})
+        assert rules.flops_counter == ("fvcore" if "fvcore" in ref[year]["flops_counter"] else "hook")
+    assert set(RULES) == set(ref)
+
+
+@pytest.mark.parametrize("year", [2024, 2025, 2026])
+def test_baseline_scores_exp2_on_every_term(year):
+    r = get_rules(year)
+    t = score_terms(r, r.baseline.runtime_ms, r.baseline.flops_g, r.baseline.params_m)
+    for k in ("exp_runtime", "exp_flops", "exp_params", "score"):
+        assert t[k] == pytest.approx(7.3891, abs=1e-4)
+    assert t["score"] == pytest.approx(math.exp(2), rel=1e-12)
+
+
+def test_2026_official_scores(ntire2026):
+    scores = {ts.name: ts for ts in rank_teams(get_rules(2026), ntire2026).teams}
+    expected = {"22_SPANV2_ESR_C2": 3.8689, "16_PKDSR_FINAL_CKPT": 5.9840, "18_DISP": 6.0603, "00_SPAN": 7.3811}
+    for name, value in expected.items():
+        assert scores[name].score == pytest.approx(value, abs=1e-3)
+    # Ave Time is the mean of the raw valid and test means
+    span = scores["00_SPAN"].metrics
+    assert span.ave_runtime_ms == pytest.approx((8.00402544260025 + 7.468770685791969) / 2, abs=1e-12)
+
+
+def test_2026_threshold_on_raw_psnr_with_rounding_flag(ntire2026):
+    scores = {ts.name: ts for ts in rank_teams(get_rules(2026), ntire2026).teams}
+    pds, dscf = scores["01_PDS"], scores["15_DSCF_Fused"]
+    assert pds.metrics.valid_psnr == pytest.approx(26.8964, abs=1e-4) and f"{pds.metrics.valid_psnr:.2f}" == "26.90"
+    assert dscf.metrics.test_psnr == pytest.approx(26.9856, abs=1e-4) and f"{dscf.metrics.test_psnr:.2f}" == "26.99"
+    for ts, split in ((pds, "valid"), (dscf, "test")):
+        assert not ts.passes_threshold
+        assert ts.passes_only_rounded
+        assert ts.failed_splits == [split]
+    assert not scores["21_SAFMN"].passes_only_rounded  # fails even when rounded
+    assert scores["22_SPANV2_ESR_C2"].passes_threshold and not scores["22_SPANV2_ESR_C2"].passes_only_rounded
+
+
+def test_2026_ranking_tracks(ntire2026):
+    r = rank_teams(get_rules(2026), ntire2026)
+    main_track = r.tracks["main (score)"]
+    assert [n for _, n, _ in main_track[:3]] == ["22_SPANV2_ESR_C2", "16_PKDSR_FINAL_CKPT", "18_DISP"]
+    ranked = {n for _, n, _ in main_track}
+    assert "00_SPAN" not in ranked  # baseline is scored, not ranked
+    assert not ranked & {"01_PDS", "15_DSCF_Fused", "21_SAFMN", "009_RFDN_SPAN"}
+    assert len(main_track) == 8
+    assert r.rank_of("sub-track runtime", "18_DISP") == 2
+    assert r.rank_of("sub-track FLOPs", "10_HFENet") == 2
+    js = ranking_to_json(r)
+    row = next(t for t in js["teams"] if t["team"] == "01_PDS")
+    assert row["passes_only_rounded"] is True and row["passes_threshold"] is False
+    json.dumps(js)
+
+
+def test_official_results_txt_reproduced_byte_for_byte(shared, ntire2026):
+    ref = (shared / "reference" / "ntire2026_results.txt").read_text()
+    assert format_results_txt(ntire2026) == ref
+    assert "11_VSCINet" in {m.name for m in ntire2026}  # blanks stripped for ranking
+
+
+def test_2024_baseline_results_file(shared):
+    (m,) = load_results(shared / "reference" / "ntire2024_baseline_results.json")
+    assert m.name == "00_RLFN_baseline"
+    assert m.params_m == pytest.approx(0.317218) and m.flops_g == pytest.approx(19.67485952)
+    ts = score_team(get_rules(2024), m)
+    assert ts.passes_threshold  # 26.9551 / 27.0695 raw
+    # one run's Ave Time (12.21 ms, first image 1033.8 ms included) vs the 5-run official 13.54 ms
+    assert m.ave_runtime_ms == pytest.approx((14.942999551296234 + 9.486487839221954) / 2)
+
+
+def test_rank_sum_years():
+    r22 = get_rules(2022)
+
+    def tm(name, psnr, t, p, f, a, mem):
+        return TeamMetrics(name, valid_psnr=psnr, test_psnr=28.7, valid_runtime_ms=t, test_runtime_ms=t,
+                           params_m=p, flops_g=f, acts_m=a, mem_mib=mem)
+
+    teams = [tm("01_A", 29.00, 27.1, 0.317, 19.7, 80.0, 377.9), tm("02_B", 29.00, 28.1, 0.341, 22.3, 72.1, 204.6),
+             tm("03_C", 29.01, 29.9, 0.272, 16.9, 79.6, 576.0), tm("04_D", 28.99999, 10.0, 0.1, 1.0, 1.0, 1.0)]
+    r = rank_teams(r22, teams)
+    assert [n for _, n, _ in r.tracks["main (runtime)"]] == ["01_A", "02_B", "03_C"]  # 04_D below 29.00 raw
+    sub1 = {n: (rank, v) for rank, n, v in r.tracks["sub-track 1 (params + FLOPs)"]}
+    assert sub1["03_C"] == (1, 2.0) and sub1["01_A"] == (2, 4.0) and sub1["02_B"] == (3, 6.0)
+    overall = r.tracks["sub-track 2 (overall: runtime, params, FLOPs, activations, memory)"]
+    # A: 1+2+2+3+2 = 10, B: 2+3+3+1+1 = 10, C: 3+1+1+2+3 = 10 -> a three-way tie
+    assert [(rank, v) for rank, _, v in overall] == [(1, 10.0), (1, 10.0), (1, 10.0)]
+    with pytest.raises(ValueError, match="rank sums"):
+        score_terms(r22, 1, 1, 1)
+    with pytest.raises(ValueError, match="known years"):
+        get_rules(2019)
+
+
+def test_cli_rank(shared, tmp_path, capsys):
+    txt = tmp_path / "results.txt"
+    rc = main(["challenge", "rank", str(shared / "reference" / "ntire2026_results.json"), "--year", "2026",
+               "--json", "--txt", str(txt)])
+    assert rc == 0
+    js = json.loads(capsys.readouterr().out)
+    assert js["tracks"]["main (score)"][0] == {"rank": 1, "team": "22_SPANV2_ESR_C2", "value": pytest.approx(3.8689,
+                                                                                                            abs=1e-3)}
+    assert txt.read_text() == (shared / "reference" / "ntire2026_results.txt").read_text()
+    assert main(["challenge", "rank", str(tmp_path / "nothing.json"), "--year", "2026"]) == 2
+    assert main(["challenge", "rank", str(txt), "--year", "2026"]) == 2  # not JSON: clean error
+    assert "not valid JSON" in capsys.readouterr().err
