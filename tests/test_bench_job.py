@@ -116,11 +116,12 @@ def test_ablation_variants_measured_on_built_modules(tmp_path: Path) -> None:
     assert "126.6" in html  # measured params of the base variant next to the paper's 127
 
 
-def test_cli_bench_and_report(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_cli_bench_and_report(tmp_path: Path, monkeypatch, capsys, shared: Path) -> None:
     import bench.run
     from bench.cli import main
 
     monkeypatch.setattr(bench.run, "default_measures", lambda: dict(FAKES))
+    monkeypatch.setenv("ESR_BENCH_DATA", str(shared / "datasets"))
     out = tmp_path / "res"
     rc = main(["bench", "--models", "agdn-s", "--datasets", "Set5", "--device", "cpu", "--out", str(out),
                "--no-visual", "--no-progress"])
@@ -130,6 +131,8 @@ def test_cli_bench_and_report(tmp_path: Path, monkeypatch, capsys) -> None:
     assert main(["report", str(out), "--format", "latex", "--out", str(tmp_path / "t.tex")]) == 0
     assert (tmp_path / "t.tex").read_text().count(r"\toprule") >= 3
     assert main(["bench", "--models", "nope", "--out", str(out)]) == 2
+    assert main(["bench", "--models", "agdn-s", "--datasets", "NoSuchSet", "--out", str(out)]) == 2
+    assert "NoSuchSet" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing")]) == 2
 
 
