@@ -403,15 +403,20 @@ def _visual_figure(out: Path, models: list[str], device: str, weights_dir: str |
     if image is None:
         return
     target = out / "figures" / f"visual_{_slug(dataset)}_{_slug(Path(image).stem)}_x{scale}.png"
-    if target.is_file() and not force:
-        return
+    meta_path = target.with_suffix(".json")
+    if target.is_file() and meta_path.is_file() and not force:
+        try:
+            if read_json(meta_path).get("models") == chosen:
+                return  # same image, same models: reuse
+        except (OSError, ValueError):
+            pass
     try:
         res = visual_comparison(chosen, dataset, image, scale, device=device, weights_dir=weights_dir)
     except Exception as exc:  # noqa: BLE001 - the figure is a bonus; its absence is noted, not fatal
         summary.notes.append(f"visual comparison skipped: {exc}")
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_json(target.with_suffix(".json"), res.meta())
+    write_json(meta_path, res.meta() | {"models": chosen, "dataset": dataset})
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_bytes(render_png(res))
     tmp.replace(target)
