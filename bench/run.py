@@ -376,7 +376,7 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
     finally:
         bar.close()
     if visual:
-        _visual_figure(out, models, device, weights_dir, force, summary)
+        _visual_figure(out, models, datasets, device, weights_dir, force, summary)
     if report:
         from reports import build_report
 
@@ -385,8 +385,8 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
     return summary
 
 
-def _visual_figure(out: Path, models: list[str], device: str, weights_dir: str | None, force: bool,
-                   summary: BenchSummary) -> None:
+def _visual_figure(out: Path, models: list[str], datasets: list[str], device: str, weights_dir: str | None,
+                   force: bool, summary: BenchSummary) -> None:
     """figures/visual_<dataset>_<image>_x<s>.png for the first benchmark-layout dataset with measured PSNR."""
     from reports.loader import load_results
     from reports.visual import render_png, visual_comparison
@@ -410,8 +410,11 @@ def _visual_figure(out: Path, models: list[str], device: str, weights_dir: str |
                 return  # same image, same models: reuse
         except (OSError, ValueError):
             pass
+    # the record holds the canonical name; find the argument (name or folder) it came from
+    source = next((d for d in datasets if Path(d).name == dataset), None) or next(
+        (q.get("dataset_path") for q in ok if q["dataset"] == dataset and q.get("dataset_path")), dataset)
     try:
-        res = visual_comparison(chosen, dataset, image, scale, device=device, weights_dir=weights_dir)
+        res = visual_comparison(chosen, source, image, scale, device=device, weights_dir=weights_dir)
     except Exception as exc:  # noqa: BLE001 - the figure is a bonus; its absence is noted, not fatal
         summary.notes.append(f"visual comparison skipped: {exc}")
         return

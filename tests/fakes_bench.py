@@ -44,9 +44,11 @@ def fake_runtime(model, scale, *, device="cpu", **kw):
 def fake_quality(model, scale, dataset, *, device="cpu", **kw):
     CALLS.append(("quality", model, scale, dataset))
     time.sleep(DELAY)
-    return {"kind": "quality", "model": model, "scale": scale, "dataset": str(dataset), "psnr": 30.0, "ssim": 0.9,
-            "n_images": 1, "per_image": [], "status": "ok", "message": "", "protocol": {"name": kw.get("protocol")},
-            "env": {"fake": True}}
+    hr = Path(str(dataset)) / "HR"
+    per_image = [{"name": p.stem, "psnr": 30.0, "ssim": 0.9} for p in sorted(hr.glob("*.png"))] if hr.is_dir() else []
+    return {"kind": "quality", "model": model, "scale": scale, "dataset": Path(str(dataset)).name, "psnr": 30.0,
+            "ssim": 0.9, "n_images": 1, "per_image": per_image, "status": "ok", "message": "",
+            "protocol": {"name": kw.get("protocol")}, "env": {"fake": True}}
 
 
 def failing_runtime(model, scale, **kw):

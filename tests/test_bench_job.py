@@ -198,3 +198,24 @@ def test_fetch_weights_from_a_loopback_mirror(tmp_path: Path, shared_weights: Pa
     assert (dest / get_spec("agdn-s").checkpoint(4).file).is_file()
     assert s.no_checkpoint == [] and any("agdn-s x4: downloaded" in n for n in s.notes)
     assert json.loads((tmp_path / "results/quality/agdn-s_x4_Set5.json").read_text())["status"] == "ok"
+
+
+def test_visual_figure_made_once_per_model_set(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    yy, xx = np.mgrid[0:160, 0:192]
+    (tmp_path / "Tiny" / "HR").mkdir(parents=True)
+    Image.fromarray((np.stack([xx, yy, (xx + yy) // 2], -1) % 256).astype(np.uint8)).save(
+        tmp_path / "Tiny" / "HR" / "img092.png")
+    out = tmp_path / "results"
+    run_bench(models=["agdn-s"], datasets=[str(tmp_path / "Tiny")], device="cpu", out=out, measures=FAKES,
+              progress=False, ablations=False)
+    png = out / "figures" / "visual_Tiny_img092_x4.png"
+    meta = json.loads(png.with_suffix(".json").read_text())
+    assert meta["models"] == ["agdn-s"] and [p["title"] for p in meta["panels"]] == ["HR", "Bicubic", "AGDN-S"]
+    mtime = png.stat().st_mtime_ns
+    run_bench(models=["agdn-s"], datasets=[str(tmp_path / "Tiny")], device="cpu", out=out, measures=FAKES,
+              progress=False, ablations=False)
+    assert png.stat().st_mtime_ns == mtime  # reused
+    assert "data:image/png;base64," in (out / "report.html").read_text()
