@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,7 +231,7 @@ def render_png(res: VisualResult) -> bytes:
         ax.imshow(p.crop, interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(p.title, fontsize=8)
+        ax.set_title("\n".join(textwrap.wrap(p.title, 18)) or p.title, fontsize=8)
         ax.set_xlabel("PSNR/SSIM" if p.psnr is None else f"{p.psnr:.2f}/{p.ssim:.4f}", fontsize=7)
     fig.suptitle(f"{res.image} x{res.scale}, box x={res.box[0]} y={res.box[1]} {res.box[2]}x{res.box[3]}",
                  fontsize=8)
