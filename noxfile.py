@@ -24,9 +24,16 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(venv_params=VENV)
 def bench(session: nox.Session) -> None:
-    """The main job: complexity, runtime and quality for the zoo, then the HTML report."""
+    """The main job: complexity, runtime and quality for the zoo, then the HTML report.
+
+    Official checkpoints missing from the weights folder are fetched first (sha256-verified); pass
+    arguments after ``--`` to choose models/datasets/device, e.g. ``nox -s bench -- --models agdn``.
+    Without network the job still runs: models without weights get complexity and runtime, and
+    their quality record says "no checkpoint".
+    """
     session.install("-e", ".")
-    session.run("esr-bench", "bench", *session.posargs)
+    args = session.posargs or ["--fetch-weights"]
+    session.run("esr-bench", "bench", *args)
 
 
 @nox.session(venv_params=VENV)

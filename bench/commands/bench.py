@@ -1,0 +1,87 @@
+"""``esr-bench bench``: complexity, runtime and quality of every model x scale x dataset, then the report.
+
+Records go to ``--out`` (default ``results/``) as ``<kind>/<model>_x<scale>[_<dataset>].json``; a re-run
+reuses finished records (resume after a crash or Ctrl-C), ``--force`` recomputes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bench.cli import UserError
+    from bench.run import run_bench, summary_lines
+    from models import get_spec
+
+    for m in args.models or ():
+        get_spec(m)  # unknown names fail here with the list of known ones
+    try:
+        from bench.data import resolve_dataset
+    except ImportError:  # quality module absent: its records will say so
+        resolve_dataset = None
+    for d in args.datasets or ():
+        if resolve_dataset is not None:
+            try:
+                resolve_dataset(d)
+            except (OSError, ValueError) as exc:  # DatasetError is a ValueError
+                raise UserError(f"--datasets {d}: {exc}") from exc
+    runtime_options = None
+    if args.runtime_repeats is not None or args.runtime_warmup is not None or args.runtime_size is not None:
+        from bench.run import default_device
+
+        cuda = (args.device or default_device()).startswith("cuda")
+        runtime_options = {"warmup": args.runtime_warmup if args.runtime_warmup is not None else (10 if cuda else 2),
+                           "repeats": args.runtime_repeats if args.runtime_repeats is not None else (30 if cuda else 5)}
+        if args.runtime_size:
+            runtime_options["input_size"] = tuple(args.runtime_size)
+    if args.device and args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {args.device}: CUDA is not available here (use --device cpu)")
+    try:
+        summary = run_bench(models=args.models, scales=args.scales, datasets=args.datasets, device=args.device,
+                            out=args.out, force=args.force, retry_failed=not args.keep_failed,
+                            ablations=not args.no_ablations, runtime_options=runtime_options,
+                            quality_options={"protocol": args.protocol}, weights_dir=args.weights_dir,
+                            report=not args.no_report, visual=not args.no_visual,
+                            progress=not args.no_progress and sys.stderr.isatty() or args.progress,
+                            fetch=args.fetch_weights, fetch_base_url=args.weights_base_url,
+                            plot=(args.plot_dataset, args.plot_scale))
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    print("\n".join(summary_lines(summary)))
+    return 1 if summary.failed and args.strict else 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure the zoo (complexity, runtime, quality) and write the report",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", metavar="MODEL", help="zoo names (default: the whole zoo)")
+    p.add_argument("--scales", nargs="+", type=int, metavar="S", help="scales (default: all each model supports)")
+    p.add_argument("--datasets", nargs="+", metavar="NAME|PATH",
+                   help="datasets (default: those under $ESR_BENCH_DATA plus the built-in 'samples')")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    p.add_argument("--out", default="results", help="results directory (default: results/)")
+    p.add_argument("--force", action="store_true", help="recompute records that already exist")
+    p.add_argument("--keep-failed", action="store_true", help="do not retry records whose status is failed")
+    p.add_argument("--protocol", choices=("paper", "ntire"), default="paper", help="quality protocol")
+    p.add_argument("--no-ablations", action="store_true", help="skip the AGDN ablation complexity (tables 1-4)")
+    p.add_argument("--runtime-warmup", type=int, default=None, help="warm-up forwards (default 10 GPU / 2 CPU)")
+    p.add_argument("--runtime-repeats", type=int, default=None, help="timed forwards (default 30 GPU / 5 CPU)")
+    p.add_argument("--runtime-size", type=int, nargs=2, metavar=("H", "W"), default=None,
+                   help="LR input size for runtime (default 256 256)")
+    p.add_argument("--weights-dir", default=None, help="weights folder (default: $ESR_BENCH_WEIGHTS or cache)")
+    p.add_argument("--fetch-weights", action="store_true",
+                   help="download missing official checkpoints first (sha256-verified); off by default: no network")
+    p.add_argument("--weights-base-url", default=None, help="mirror serving <url>/<file> for --fetch-weights")
+    p.add_argument("--plot-dataset", default="B100", help="dataset of the report's PSNR-complexity figure")
+    p.add_argument("--plot-scale", type=int, default=4, help="scale of the report's PSNR-complexity figure")
+    p.add_argument("--no-report", action="store_true", help="do not write report.html")
+    p.add_argument("--no-visual", action="store_true", help="do not render the visual comparison figure")
+    p.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any measurement failed")
+    p.set_defaults(func=_run)

@@ -1,0 +1,449 @@
+"""Evaluation datasets: layouts, name resolution, up-front pairing checks and image reading.
+
+Layouts recognised by :func:`resolve_dataset`:
+
+* **benchmark** (``<root>/<Name>/HR/*.png`` and optionally ``<root>/<Name>/LR_bicubic/X{s}/<stem>x{s}.png``):
+  Set5, Set14, B100 (alias BSD100, BSDS100), Urban100, Manga109 by name under ``$ESR_BENCH_DATA``,
+  or any folder with that layout by path.
+* **ntire** (``<prefix>_HR/`` + ``<prefix>_LR/<stem>x4.png``): the NTIRE ESR challenge folders
+  (``DIV2K_LSDIR_valid``/``_test`` from 2024 on, and the historical ``LSDIR_DIV2K_*``, ``DIV2K_valid``,
+  ``DIV2K_test`` names; the 2022 test LR has no ``x4`` suffix, and ``<prefix>_LR_bicubic/X4`` is
+  accepted too). Pass the folder holding them (the valid split is preferred) or the ``_HR`` folder.
+* **folder**: a folder of images, used as HR; LR is made by MATLAB bicubic.
+* **samples**: built in, no download: photographs bundled with scikit-image (LR by MATLAB bicubic).
+
+Images are read as 8-bit RGB: grayscale becomes three equal channels (as the NTIRE scripts do with
+OpenCV), palette images are expanded; 16-bit grayscale is converted to 8 bits (``round(v / 257)``)
+with a warning, while 16-bit colour PNGs are refused with a message (Pillow, the only decoder
+available, would silently drop their low byte); an alpha channel that is fully opaque is dropped with
+a warning, and a transparent image is refused (its RGB under transparent pixels is undefined).
+Nothing is silently misread.
+
+:meth:`Dataset.pairs` checks everything before a model runs (missing LR, LR size not HR/scale,
+unreadable or unsupported files, empty folder) and raises one :class:`DatasetError` listing every
+offending file.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .cli import UserError
+from .imresize import imresize
+from .paths import data_root
+
+__all__ = [
+    "DatasetError",
+    "ImageConversionWarning",
+    "ImagePair",
+    "Dataset",
+    "BENCHMARK_NAMES",
+    "NTIRE_PREFIXES",
+    "SAMPLE_IMAGES",
+    "read_image",
+    "modcrop",
+    "make_lr",
+    "resolve_dataset",
+    "list_datasets",
+]
+
+IMAGE_EXTENSIONS = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+# canonical name -> accepted folder names (case-insensitive)
+BENCHMARK_NAMES: dict[str, tuple[str, ...]] = {
+    "Set5": ("Set5",),
+    "Set14": ("Set14",),
+    "B100": ("B100", "BSD100", "BSDS100"),
+    "Urban100": ("Urban100",),
+    "Manga109": ("Manga109",),
+}
+
+# NTIRE ESR folder prefixes, most recent naming first; each has <prefix>_HR and <prefix>_LR
+NTIRE_PREFIXES: tuple[str, ...] = (
+    "DIV2K_LSDIR_valid",
+    "DIV2K_LSDIR_test",
+    "LSDIR_DIV2K_valid",
+    "LSDIR_DIV2K_test",
+    "DIV2K_valid",
+    "DIV2K_test",
+)
+
+# photographs bundled with scikit-image (no download): used as HR, LR by MATLAB bicubic
+SAMPLE_IMAGES: tuple[str, ...] = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png")
+
+
+class DatasetError(UserError, ValueError):
+    """A dataset that cannot be evaluated; the message lists every offending file."""
+
+
+class ImageConversionWarning(UserWarning):
+    """An image was converted to 8-bit RGB in a way worth knowing (16-bit, alpha channel)."""
+
+
+@dataclass(frozen=True)
+class ImagePair:
+    """One evaluation image: ``name`` (file stem), its HR file and its LR file (``None``: made by bicubic)."""
+
+    name: str
+    hr: Path
+    lr: Path | None
+
+
+# ---------------------------------------------------------------------------------------------- images
+
+
+def _png_header(path: Path) -> tuple[int, int] | None:
+    """``(bit depth, colour type)`` from a PNG's IHDR chunk (``None`` for non-PNG files)."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+    if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return head[24], head[25]
+
+
+def _refuse_16bit_colour(path: Path) -> None:
+    header = _png_header(path)
+    if header is not None and header[0] == 16 and header[1] != 0:
+        raise DatasetError(
+            f"{path}: 16-bit colour PNG is not supported (Pillow would silently keep only the high byte); "
+            "convert it to 8-bit RGB first, e.g. round(v / 257)"
+        )
+
+
+def _to_uint8_16bit(arr: np.ndarray) -> np.ndarray:
+    return np.clip(np.floor(arr.astype(np.float64) / 257.0 + 0.5), 0, 255).astype(np.uint8)
+
+
+def _drop_alpha(arr: np.ndarray, path: Path, alpha_max: int) -> np.ndarray:
+    alpha = arr[..., -1]
+    if alpha.min() < alpha_max:
+        raise DatasetError(
+            f"{path}: image has transparent pixels (alpha channel with values below {alpha_max}); "
+            "its colours under transparency are undefined. Flatten it onto a background and save as RGB"
+        )
+    warnings.warn(f"{path}: fully opaque alpha channel dropped", ImageConversionWarning, stacklevel=3)
+    return arr[..., :-1]
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read ``path`` as an ``HxWx3`` uint8 RGB array (conversions as described in the module docstring).
+
+    Raises :class:`DatasetError` for unreadable or unsupported files.
+    """
+    path = Path(path)
+    try:
+        _refuse_16bit_colour(path)
+        with Image.open(path) as im:
+            mode = im.mode
+            if mode in ("RGB",):
+                arr = np.asarray(im)
+            elif mode in ("L", "1", "P", "CMYK", "YCbCr"):
+                if mode == "P" and "transparency" in im.info:
+                    arr = _drop_alpha(np.asarray(im.convert("RGBA")), path, 255)
+                else:
+                    arr = np.asarray(im.convert("RGB") if mode != "L" else im)
+            elif mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+                arr = _drop_alpha(np.asarray(im.convert("RGBA" if mode != "LA" else "LA")), path, 255)
+            elif mode.startswith("I;16") or (mode == "I" and (_png_header(path) or (0,))[0] == 16):
+                arr = np.asarray(im).astype(np.int64)
+                warnings.warn(f"{path}: 16-bit image converted to 8 bits (round(v/257))",
+                              ImageConversionWarning, stacklevel=2)
+                arr = _to_uint8_16bit(arr)
+            else:
+                raise DatasetError(f"{path}: unsupported image mode {mode!r} (need 8-bit RGB or grayscale)")
+    except DatasetError:
+        raise
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+        raise DatasetError(f"{path}: unreadable image ({type(exc).__name__}: {exc})") from exc
+    arr = np.asarray(arr)
+    if arr.dtype != np.uint8:
+        raise DatasetError(f"{path}: decoded as {arr.dtype}, expected 8 bits")
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    elif arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    if arr.shape[2] != 3:
+        raise DatasetError(f"{path}: {arr.shape[2]} channels after conversion, expected 3")
+    return np.require(arr, requirements=["C", "W"])
+
+
+def _probe(path: Path) -> tuple[int, int]:
+    """``(H, W)`` of an image from its header, after a structural check; raises DatasetError."""
+    try:
+        with Image.open(path) as im:
+            size = im.size
+            mode = im.mode
+            has_transparency = "transparency" in im.info
+            im.verify()
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+        raise DatasetError(f"{path}: unreadable image ({type(exc).__name__}: {exc})") from exc
+    _refuse_16bit_colour(path)
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and has_transparency):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ImageConversionWarning)
+            read_image(path)  # decodes; refuses images with transparent pixels
+    if mode == "F":
+        raise DatasetError(f"{path}: unsupported image mode {mode!r} (need 8-bit RGB or grayscale)")
+    return size[1], size[0]
+
+
+def modcrop(img: np.ndarray, scale: int) -> np.ndarray:
+    """Crop the bottom/right of an ``HxW[xC]`` image to a multiple of ``scale`` (the SR convention)."""
+    h, w = img.shape[:2]
+    return img[: h - h % scale, : w - w % scale]
+
+
+def make_lr(hr: np.ndarray, scale: int) -> np.ndarray:
+    """LR of a uint8 HR image: modcrop, then MATLAB ``imresize(hr, 1/scale, 'bicubic')`` (bit-exact)."""
+    return imresize(modcrop(hr, scale), 1.0 / scale)
+
+
+# --------------------------------------------------------------------------------------------- dataset
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def _child(folder: Path, name: str) -> Path | None:
+    """Case-insensitive sub-folder lookup."""
+    if not folder.is_dir():
+        return None
+    direct = folder / name
+    if direct.is_dir():
+        return direct
+    for p in folder.iterdir():
+        if p.is_dir() and p.name.lower() == name.lower():
+            return p
+    return None
+
+
+@dataclass
+class Dataset:
+    """An evaluation set: HR folder plus, per scale, an optional folder of ready-made LR images."""
+
+    name: str  # canonical name: "Set5", "DIV2K_LSDIR_valid", "samples", or the folder name
+    path: Path
+    layout: str  # "benchmark" | "ntire" | "folder" | "samples"
+    hr_dir: Path
+    lr_dirs: dict[int, Path] = field(default_factory=dict)
+    hr_files_override: tuple[Path, ...] | None = None
+    scales: tuple[int, ...] | None = None  # scales the dataset supports (NTIRE: only 4); None: any
+
+    def hr_files(self) -> list[Path]:
+        if self.hr_files_override is not None:
+            return list(self.hr_files_override)
+        return _images_in(self.hr_dir)
+
+    def lr_dir(self, scale: int) -> Path | None:
+        return self.lr_dirs.get(int(scale))
+
+    def _lr_candidates(self, lr_dir: Path, stem: str, scale: int) -> list[Path]:
+        names = [f"{stem}x{scale}", f"{stem}"]
+        return [lr_dir / f"{n}{ext}" for n in names for ext in (".png", ".PNG", ".bmp", ".jpg")]
+
+    def pairs(self, scale: int, lr_source: str = "auto", check: bool = True) -> list[ImagePair]:
+        """The image pairs for ``scale``, checked up front (one :class:`DatasetError` for all problems).
+
+        ``lr_source``: ``"files"`` (LR folder required), ``"bicubic"`` (LR made from HR), ``"auto"``
+        (files when the dataset has an LR folder for this scale, else bicubic).
+        """
+        scale = int(scale)
+        if lr_source not in ("auto", "files", "bicubic"):
+            raise ValueError(f"lr_source must be 'auto', 'files' or 'bicubic', not {lr_source!r}")
+        if self.scales is not None and scale not in self.scales:
+            raise DatasetError(f"dataset {self.name} ({self.path}) is an x{'/x'.join(map(str, self.scales))} "
+                               f"set; cannot evaluate x{scale}")
+        hr_files = self.hr_files()
+        if not hr_files:
+            raise DatasetError(f"dataset {self.name}: no images ({', '.join(IMAGE_EXTENSIONS)}) in {self.hr_dir}")
+        lr_dir = self.lr_dir(scale)
+        use_files = lr_source == "files" or (lr_source == "auto" and lr_dir is not None)
+        if use_files and lr_dir is None:
+            raise DatasetError(
+                f"dataset {self.name}: no LR folder for x{scale} (looked for "
+                f"{self._expected_lr_dir(scale)}); use lr_source 'bicubic' (--lr bicubic) to make LR images"
+            )
+        problems: list[str] = []
+        pairs: list[ImagePair] = []
+        for hr in hr_files:
+            lr: Path | None = None
+            if use_files:
+                assert lr_dir is not None
+                lr = next((c for c in self._lr_candidates(lr_dir, hr.stem, scale) if c.is_file()), None)
+                if lr is None:
+                    problems.append(f"missing LR for {hr.name}: expected {lr_dir / f'{hr.stem}x{scale}.png'}")
+            pairs.append(ImagePair(hr.stem, hr, lr))
+            if not check:
+                continue
+            try:
+                h, w = _probe(hr)
+            except DatasetError as exc:
+                problems.append(str(exc))
+                continue
+            if h < scale or w < scale:
+                problems.append(f"{hr}: {h}x{w} is smaller than the scale x{scale}")
+                continue
+            if lr is not None:
+                try:
+                    lh, lw = _probe(lr)
+                except DatasetError as exc:
+                    problems.append(str(exc))
+                    continue
+                if (lh, lw) != (h // scale, w // scale):
+                    problems.append(
+                        f"{lr}: LR is {lh}x{lw} (HxW) but HR {hr.name} is {h}x{w}; x{scale} needs "
+                        f"{h // scale}x{w // scale}"
+                    )
+        if problems:
+            shown = problems[:50]
+            more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
+            raise DatasetError(
+                f"dataset {self.name} ({self.path}) x{scale}: {len(problems)} problem(s):\n  "
+                + "\n  ".join(shown) + more
+            )
+        return pairs
+
+    def _expected_lr_dir(self, scale: int) -> str:
+        if self.layout == "benchmark":
+            return str(self.path / "LR_bicubic" / f"X{scale}")
+        if self.layout == "ntire":
+            return str(self.hr_dir.parent / (self.hr_dir.name[: -len("_HR")] + "_LR"))
+        return "(none for this layout)"
+
+
+def _canonical_benchmark(name: str) -> str | None:
+    for canon, aliases in BENCHMARK_NAMES.items():
+        if name.lower() in (a.lower() for a in aliases):
+            return canon
+    return None
+
+
+def _benchmark_dataset(folder: Path) -> Dataset:
+    hr = _child(folder, "HR")
+    assert hr is not None
+    lr_dirs: dict[int, Path] = {}
+    lr_root = _child(folder, "LR_bicubic")
+    if lr_root is not None:
+        for p in lr_root.iterdir():
+            m = re.fullmatch(r"[xX](\d+)", p.name)
+            if p.is_dir() and m:
+                lr_dirs[int(m.group(1))] = p
+    name = _canonical_benchmark(folder.name) or folder.name
+    return Dataset(name, folder, "benchmark", hr, lr_dirs)
+
+
+def _ntire_dataset(hr_dir: Path) -> Dataset:
+    prefix = hr_dir.name[: -len("_HR")]
+    parent = hr_dir.parent
+    lr_dirs: dict[int, Path] = {}
+    for cand in (f"{prefix}_LR", f"{prefix}_LR_bicubic/X4", f"{prefix}_LR_bicubic"):
+        p = parent / cand
+        if p.is_dir() and _images_in(p):
+            lr_dirs[4] = p
+            break
+    return Dataset(prefix, parent, "ntire", hr_dir, lr_dirs, scales=(4,))
+
+
+def _find_ntire_hr(folder: Path, split: str | None) -> Path | None:
+    found = []
+    for prefix in NTIRE_PREFIXES:
+        p = _child(folder, f"{prefix}_HR")
+        if p is not None:
+            found.append((prefix, p))
+    if not found:
+        return None
+    if split:
+        matching = [p for prefix, p in found if f"_{split.lower()}" in prefix.lower()]
+        if not matching:
+            raise DatasetError(f"{folder}: no NTIRE {split} split (found {[p.name for _, p in found]})")
+        return matching[0]
+    valid = [p for prefix, p in found if prefix.endswith("valid")]
+    return valid[0] if valid else found[0][1]
+
+
+def samples_dataset() -> Dataset:
+    """The built-in ``samples`` set: photographs that ship inside scikit-image."""
+    import skimage
+
+    folder = Path(skimage.__file__).parent / "data"
+    files = tuple(folder / n for n in SAMPLE_IMAGES if (folder / n).is_file())
+    if not files:
+        raise DatasetError(f"scikit-image's bundled images were not found in {folder}")
+    return Dataset("samples", folder, "samples", folder, {}, hr_files_override=files)
+
+
+def _from_path(path: Path, split: str | None) -> Dataset:
+    if not path.exists():
+        raise DatasetError(f"dataset folder {path} does not exist")
+    if not path.is_dir():
+        raise DatasetError(f"{path} is not a folder")
+    if _child(path, "HR") is not None:
+        return _benchmark_dataset(path)
+    if path.name.upper().endswith("_HR"):
+        return _ntire_dataset(path)
+    ntire_hr = _find_ntire_hr(path, split)
+    if ntire_hr is not None:
+        return _ntire_dataset(ntire_hr)
+    if _images_in(path):
+        return Dataset(path.name, path, "folder", path, {})
+    raise DatasetError(
+        f"{path}: not a dataset: expected HR/ (+ LR_bicubic/X<s>/), NTIRE <prefix>_HR/ + <prefix>_LR/ "
+        f"folders ({', '.join(NTIRE_PREFIXES)}), or image files"
+    )
+
+
+def resolve_dataset(name_or_path: str | Path, root: str | Path | None = None, split: str | None = None) -> Dataset:
+    """A :class:`Dataset` from a known name (under ``root`` / ``$ESR_BENCH_DATA``), ``"samples"`` or a path.
+
+    ``split`` (``"valid"``/``"test"``) picks the NTIRE split when a folder holds several (default: valid).
+    """
+    text = str(name_or_path)
+    if text.lower() == "samples":
+        return samples_dataset()
+    path = Path(text).expanduser()
+    if path.exists() or "/" in text or "\\" in text:
+        return _from_path(path, split)
+    canon = _canonical_benchmark(text)
+    base = Path(root).expanduser() if root is not None else data_root()
+    if base is None:
+        known = ", ".join([*BENCHMARK_NAMES, "samples"])
+        raise DatasetError(
+            f"dataset {text!r}: set ESR_BENCH_DATA to the folder holding your datasets, or pass a path "
+            f"(known names: {known})"
+        )
+    for candidate in BENCHMARK_NAMES.get(canon, ()) if canon else (text,):
+        p = _child(base, candidate)
+        if p is not None:
+            ds = _from_path(p, split)
+            if canon:
+                ds.name = canon
+            return ds
+    for prefix in NTIRE_PREFIXES:
+        if text.lower() == prefix.lower():
+            p = _child(base, f"{prefix}_HR")
+            if p is not None:
+                return _ntire_dataset(p)
+    raise DatasetError(f"dataset {text!r} not found under {base} (known names: {', '.join(BENCHMARK_NAMES)})")
+
+
+def list_datasets(root: str | Path | None = None) -> list[Dataset]:
+    """Datasets found under ``root`` (default ``$ESR_BENCH_DATA``) plus the built-in ``samples``."""
+    found: list[Dataset] = []
+    base = Path(root).expanduser() if root is not None else data_root()
+    if base is not None and base.is_dir():
+        for p in sorted(base.iterdir()):
+            if not p.is_dir():
+                continue
+            if _child(p, "HR") is not None:
+                found.append(_benchmark_dataset(p))
+            elif p.name.upper().endswith("_HR") and any(p.name[:-3].lower() == x.lower() for x in NTIRE_PREFIXES):
+                found.append(_ntire_dataset(p))
+    found.append(samples_dataset())
+    return found

@@ -1,0 +1,274 @@
+"""Reports: tables hold measured and published numbers, SVG figures, exports, challenge tables, browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from reports import all_tables as build_tables
+from reports import build_report, load_results
+from reports.challenge import challenge_rows, results_txt, score
+from reports.export import to_latex
+from reports.tables import ablation_tables, table5
+from tests.fakes_bench import build_results, write
+
+
+class _Cells(HTMLParser):
+    """Rows of <table data-table=ID>: list of (tr attrs, [(td class, text)])."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id, self.inside, self.rows, self.cell = table_id, False, [], None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self.inside = a.get("data-table") == self.table_id
+        elif self.inside and tag == "tr" and a.get("data-model") is not None:
+            self.rows.append((a, []))
+        elif self.inside and tag == "td" and self.rows:
+            self.cell = [a.get("class") or "", ""]
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.inside = False
+        elif tag == "td" and self.cell is not None:
+            self.rows[-1][1].append(tuple(self.cell))
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell[1] += data
+
+
+def _rows(html: str, table_id: str):
+    p = _Cells(table_id)
+    p.feed(html)
+    return p.rows
+
+
+@pytest.fixture()
+def results(tmp_path: Path) -> Path:
+    return build_results(tmp_path / "results")
+
+
+def test_html_table5_measured_next_to_published(results: Path) -> None:
+    html = build_report(results).read_text()
+    rows = _rows(html, "table5")
+    measured = {a["data-model"]: cells for a, cells in rows if a["class"] == "measured"}
+    assert set(measured) == {"agdn", "agdn-s"}
+    texts = {m: [t for _, t in cells] for m, cells in measured.items()}
+    # AGDN x4 B100: measured 27.721 next to the paper's 27.72 (green), params 293.0 K vs 293, 16.08 G vs 16.1
+    assert texts["agdn"][:3] == ["AGDN", "x4", "B100"]
+    assert "27.72" in texts["agdn"] and "293.0" in texts["agdn"] and "293" in texts["agdn"] and "16.1" in texts["agdn"]
+    assert "+0.001" in texts["agdn"]
+    classes = dict((t, c) for c, t in measured["agdn"])
+    assert "agree" in classes["+0.001"]
+    # AGDN-S: 27.49 measured vs 27.52 published -> -0.030 dB, amber
+    s_cells = dict((t, c) for c, t in measured["agdn-s"])
+    assert "27.52" in s_cells and "close" in s_cells["-0.030"]
+    # published-only rows: e.g. CARN x4 B100 27.58 from the paper, marked as such
+    pub = [[t for _, t in cells] for a, cells in rows if a["class"] == "published-only"]
+    carn = [r for r in pub if r[0] == "CARN" and r[1] == "x4"]
+    assert carn and "27.58" in carn[0] and carn[0][-1] == "published only"
+    assert not [r for r in pub if r[0] in ("AGDN", "AGDN-S") and r[1] == "x4"]
+    # no network: no external resources anywhere in the file
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+
+
+def test_agreement_colours_thresholds(results: Path) -> None:
+    write(results, "quality/agdn_x4_B100.json", {**json.loads((results / "quality/agdn_x4_B100.json").read_text()),
+                                                 "psnr": 27.80})
+    t = table5(load_results(results), include_published_only=False)
+    row = next(r for r in t.rows if r["model"] == "agdn")
+    assert row["d_psnr"] == pytest.approx(0.08) and row["_classes"]["d_psnr"] == "differ"
+
+
+def test_figures_are_svg_with_one_point_per_model(results: Path) -> None:
+    html = build_report(results).read_text()
+    for fig in ("fig-madds-B100-x4", "fig-params-B100-x4"):
+        m = re.search(rf'<div class="fig" id="{fig}">(.*?)</div>', html, re.S)
+        assert m, fig
+        svg = m.group(1)
+        assert svg.lstrip().startswith("<svg")
+        points = re.findall(r'id="point-([^"]+)"', svg)
+        assert sorted(points) == ["agdn", "agdn-s"]
+        assert 'id="published-CARN"' in svg  # published-only models as hollow points
+
+
+def test_latex_export_compile_ready(results: Path) -> None:
+    t = table5(load_results(results), include_published_only=False)
+    tex = to_latex(t)
+    body = tex.replace(r"\{", "").replace(r"\}", "")
+    assert body.count("{") == body.count("}")
+    assert tex.count(r"\toprule") == tex.count(r"\midrule") == tex.count(r"\bottomrule") == 1
+    lines = tex.splitlines()
+    data = lines[lines.index(r"\midrule") + 1:lines.index(r"\bottomrule")]
+    assert len(data) == 2 and all(line.endswith(r"\\") for line in data)
+    ncols = len(re.search(r"\\begin\{tabular\}\{(\w+)\}", tex).group(1))
+    assert all(line.count(" & ") == ncols - 1 for line in data)
+    agdn = next(line for line in data if line.startswith("AGDN &"))
+    agdn_s = next(line for line in data if line.startswith("AGDN-S &"))
+    assert r"\textbf{27.72}" in agdn and r"\underline{27.49}" in agdn_s  # best bold, second underlined
+    assert r"\textbf{68.8}" in agdn_s  # fewest params is best
+    full = build_report(results, fmt="latex").read_text()
+    assert full.startswith(r"\documentclass") and r"\usepackage{booktabs}" in full
+    stripped = full.replace(r"\{", "").replace(r"\}", "")
+    assert stripped.count("{") == stripped.count("}") and full.count(r"\begin{table}") == full.count(r"\end{table}")
+    if shutil.which("pdflatex"):
+        subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "report.tex"], cwd=results,
+                       check=True, capture_output=True, timeout=120)
+
+
+def test_csv_md_json_exports(results: Path) -> None:
+    csv_dir = build_report(results, fmt="csv")
+    lines = (csv_dir / "table5.csv").read_text().splitlines()
+    assert lines[0].startswith("Model,Scale,Dataset")
+    assert any(line.startswith("AGDN,4,B100,293.046,293,16.08,16.1,27.721,27.72") for line in lines)
+    md = build_report(results, fmt="md").read_text()
+    assert "| AGDN | x4 | B100 | <u>293.0</u> | 293 |" in md and "**27.72**" in md
+    data = json.loads(build_report(results, fmt="json").read_text())
+    t5 = next(t for t in data["tables"] if t["id"] == "table5")
+    agdn = next(r for r in t5["rows"] if r["model"] == "agdn" and not r["published_only"])
+    assert agdn["m_psnr"] == 27.721 and agdn["p_psnr"] == 27.72 and agdn["params_exact"] == 294174
+
+
+def test_ablation_tables_use_measured_variant_complexity(results: Path) -> None:
+    write(results, "complexity/agdn_x4_base.json", {"kind": "complexity", "model": "agdn", "scale": 4,
+                                                     "variant": "base", "params": 126552, "params_thop": 126552,
+                                                     "thop_macs_hr1280x720": 7_200_000_000, "status": "ok"})
+    t1 = ablation_tables(load_results(results))[0]
+    base = next(r for r in t1.rows if r["variant"] == "base")
+    assert base["m_params_k"] == pytest.approx(126.552) and base["p_params_k"] == 127
+    assert base["_classes"]["m_params_k"] == "agree"  # 126.552 K rounds to the paper's 127 K
+    assert base["B100_psnr"] == 27.53 and base["m_madds_g"] == pytest.approx(7.2)
+    assert next(r for r in t1.rows if r["variant"] == "mvsa")["status"] == "not measured"
+
+
+def test_challenge_tables_official_results(results: Path, shared: Path) -> None:
+    official = json.loads((shared / "reference" / "ntire2026_results.json").read_text())
+    (results / "challenge").mkdir()
+    shutil.copy(shared / "reference" / "ntire2026_results.json", results / "challenge" / "official.json")
+    rs = load_results(results)
+    assert len(rs.of("challenge")) == len(official) == 16
+    rows = {r["team"]: r for r in challenge_rows(rs.of("challenge"), year=2026)}
+    for team, expected in (("22_SPANV2_ESR_C2", 3.8689), ("16_PKDSR_FINAL_CKPT", 5.9840), ("18_DISP", 6.0603),
+                           ("00_SPAN", 7.3811)):
+        assert rows[team]["score"] == pytest.approx(expected, abs=1e-3)
+    assert rows["01_PDS"]["rounding_flag"] and rows["15_DSCF_Fused"]["rounding_flag"]
+    assert not rows["01_PDS"]["passes"] and rows["01_PDS"]["rank_main"] is None
+    assert rows["22_SPANV2_ESR_C2"]["rank_main"] == 1
+    assert score(2024, 13.54, 19.67, 0.317) == pytest.approx(7.3891, abs=1e-4)
+    # the official results.txt columns reproduced from results.json
+    ours = {line.split("\t")[0].strip(): [c.strip() for c in line.split("\t")[1:10]]
+            for line in results_txt(rs.of("challenge"), 2026).splitlines()[1:]}
+    ref = {line.split("\t")[0].strip(): [c.strip() for c in line.split("\t")[1:10]]
+           for line in (shared / "reference" / "ntire2026_results.txt").read_text().splitlines()[1:] if line.strip()}
+    assert ours == ref and list(ours) == list(ref)  # same teams, same figures, same order
+    t6 = next(t for t in build_tables(rs, 2026) if t.id == "challenge")
+    zeno = next(r for r in t6.rows if r["team"] == "04_ZenoSR")  # fewest params but fails the threshold
+    assert not zeno["passes"] and "params_m" not in zeno["_rank"]
+    best = {r["team"] for r in t6.rows if r["_rank"].get("params_m") == 1}
+    assert best == {"22_SPANV2_ESR_C2"}  # 0.139 M: fewest among passing, non-baseline entries
+    html = build_report(results, year=2026).read_text()
+    assert 'id="fig-challenge"' in html and html.count('id="point-') >= 4 + 16
+
+
+def test_default_figure_falls_back_to_a_measured_dataset(tmp_path: Path) -> None:
+    html = build_report(build_results(tmp_path / "r", dataset="Set5")).read_text()
+    keys = re.findall(r'class="figs plotset[^"]*" data-key="([^"]+)"', html)
+    assert keys == ["Set5-x4", "B100-x4"]  # measured Set5 leads; the B100 default stays selectable
+    first = html[html.index('data-key="Set5-x4"'):html.index('data-key="B100-x4"')]
+    assert sorted(re.findall(r'id="point-([^"]+)"', first)) == ["agdn", "agdn", "agdn-s", "agdn-s"]
+    assert '<select id="plotsel">' in html
+
+
+def test_corrupt_record_is_reported_not_fatal(results: Path) -> None:
+    (results / "runtime" / "broken_x4.json").write_text('{"kind": "runtime", "mod')
+    rs = load_results(results)
+    assert rs.errors and rs.errors[0][0].endswith("broken_x4.json")
+    assert "broken_x4.json" in build_report(rs).read_text()
+
+
+def test_visual_comparison_metrics_and_png(tmp_path: Path) -> None:
+    from reports.visual import psnr_y, render_png, ssim_y, visual_comparison
+
+    rng = np.random.default_rng(0)
+    hr = (rng.random((48, 40, 3)) * 255).astype(np.uint8)
+    (tmp_path / "ds" / "HR").mkdir(parents=True)
+    (tmp_path / "ds" / "LR_bicubic" / "X4").mkdir(parents=True)
+    Image.fromarray(hr).save(tmp_path / "ds" / "HR" / "img024.png")
+    lr = np.asarray(Image.fromarray(hr).resize((10, 12), Image.BICUBIC))
+    Image.fromarray(lr).save(tmp_path / "ds" / "LR_bicubic" / "X4" / "img024x4.png")
+    assert ssim_y(hr, hr, 4) == pytest.approx(1.0) and psnr_y(hr, hr, 4) == float("inf")
+    noisy = np.clip(hr.astype(int) + 1, 0, 255).astype(np.uint8)
+    # +1 on every RGB channel moves Y by (65.481 + 128.553 + 24.966) / 255 = 0.8588 where nothing clips
+    assert psnr_y(noisy, hr, 0) == pytest.approx(10 * np.log10(255**2 / 0.8588**2), abs=0.3)
+
+    def sr(model, scale, x):  # nearest-neighbour "model"
+        return np.repeat(np.repeat(x, scale, 0), scale, 1)
+
+    res = visual_comparison(["agdn", "agdn-s"], tmp_path / "ds", "img024", 4, box=(8, 8, 16, 16), sr_fn=sr)
+    assert [p.title for p in res.panels] == ["HR", "Bicubic", "AGDN", "AGDN-S"]
+    assert all(p.crop.shape == (16, 16, 3) for p in res.panels)
+    assert res.panels[2].psnr == pytest.approx(psnr_y(sr(None, 4, lr), hr, 4))
+    png = render_png(res)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="does not fit"):
+        visual_comparison(["agdn"], tmp_path / "ds", "img024", 4, box=(30, 40, 16, 16), sr_fn=sr)
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
+def test_html_in_headless_chromium(results: Path, tmp_path: Path) -> None:
+    html = build_report(results)
+    shot = tmp_path / "shot.png"
+    common = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+              f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]
+    run = subprocess.run([*common, f"--screenshot={shot}", "--window-size=1280,2000", html.resolve().as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    assert shot.is_file(), run.stderr[-2000:]
+    img = np.asarray(Image.open(shot).convert("RGB"))
+    assert img.shape == (2000, 1280, 3)
+    assert img.std() > 10 and (img < 128).mean() > 0.002  # text, tables and figures drawn, not a blank page
+    dom = subprocess.run([*common, "--dump-dom", html.resolve().as_uri()], capture_output=True, text=True, timeout=120)
+    assert 'data-table="table5"' in dom.stdout and "<svg" in dom.stdout
+    # chromium logs every console message (console.error, uncaught exceptions) as ":CONSOLE"; the report
+    # logs nothing, so any such line is an error
+    errors = [line for line in (run.stderr + dom.stderr).splitlines() if ":CONSOLE" in line]
+    assert not errors, errors
+
+
+def test_figure_visual_cli(tmp_path: Path, capsys) -> None:
+    from bench.cli import main
+
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:160, 0:192]
+    hr = (np.stack([xx, yy, (xx + yy) // 2], -1) % 256).astype(np.uint8) + rng.integers(0, 8, (160, 192, 3), np.uint8)
+    (tmp_path / "Tiny" / "HR").mkdir(parents=True)
+    Image.fromarray(hr).save(tmp_path / "Tiny" / "HR" / "img092.png")
+    out = tmp_path / "results" / "figures" / "visual.png"
+    rc = main(["figure", "visual", "--models", "agdn-s", "--dataset", str(tmp_path / "Tiny"), "--image", "img092",
+               "--box", "16", "8", "32", "24", "--out", str(out)])
+    assert rc == 0, capsys.readouterr()
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert [p["title"] for p in meta["panels"]] == ["HR", "Bicubic", "AGDN-S"] and meta["box"] == [16, 8, 32, 24]
+    assert all(isinstance(p["psnr"], float) and p["psnr"] > 15 for p in meta["panels"][1:])
+    assert Image.open(out).format == "PNG"
+    build_results(tmp_path / "results")
+    html = build_report(tmp_path / "results").read_text()
+    assert "data:image/png;base64," in html and "img092 x4" in html
+    assert main(["figure", "visual", "--models", "agdn-s", "--dataset", str(tmp_path / "Tiny"), "--image",
+                 "nope"]) == 2
