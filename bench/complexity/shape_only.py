@@ -192,7 +192,10 @@ class ShapeOnlyMode(TorchDispatchMode):
             return args[0] if len(schema.returns) == 1 else tuple(args[: len(schema.returns)])
         if torch.Tag.view_copy not in func.tags and _is_view(func):
             return tree_map(_mark, func(*args, **kwargs))
-        device = tensors[0].device if tensors else torch.device("cpu")
+        if tensors:
+            device = tensors[0].device
+        else:  # factory operator: honour its device argument
+            device = torch.device(kwargs.get("device") or "cpu")
         if func in _ELEMENTWISE:
             return self._meta.run(lambda: _elementwise(func, args, kwargs, device))
 
