@@ -19,6 +19,10 @@ Rules:
 - reading a placeholder's value (``.item()``, ``nonzero``, ``unique`` ...) raises
   :class:`DataDependentError`: the model's control flow depends on data, and the caller must count it
   with real tensors instead (``measure_complexity`` does so automatically).
+
+Limitation: reads that bypass the dispatcher (``Tensor.tolist()``, ``.numpy()``, ``data_ptr`` tricks)
+cannot be intercepted and would see undefined values; count such models with ``execution="real"``.
+Every zoo model is checked against official real-run integers in ``tests/test_complexity.py``.
 """
 
 from __future__ import annotations
