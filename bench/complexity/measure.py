@@ -32,7 +32,6 @@ from torch import nn
 from . import counters
 from .census import OpCensus, torch_flop_formula_missing
 from .ntire import NtireCounter
-from .shape_only import DataDependentError
 
 __all__ = ["ComplexityRecord", "measure_complexity", "lr_size_for_hr", "NTIRE_LR", "HR_SIZE"]
 
@@ -147,9 +146,18 @@ class _Runner:
         self.execution = execution
         self.used: dict[str, str] = {}
         self.errors: dict[str, str] = {}
+        self.seconds: dict[str, float] = {}
 
     def __call__(self, key: str, fn, net: nn.Module, hw: tuple[int, int], data_range: float):  # noqa: ANN001
         modes = {"auto": (True, False), "shape": (True,), "real": (False,)}[self.execution]
+        t0 = time.perf_counter()
+        try:
+            return self._attempts(key, fn, net, hw, data_range, modes)
+        finally:
+            self.seconds[key] = round(time.perf_counter() - t0, 3)
+
+    def _attempts(self, key: str, fn, net: nn.Module, hw: tuple[int, int], data_range: float,  # noqa: ANN001
+                  modes: tuple[bool, ...]):
         last: Exception | None = None
         for shape_only in modes:
             try:
@@ -157,9 +165,7 @@ class _Runner:
                 result = fn(copy.deepcopy(net), (x,), shape_only)
                 self.used[key] = "shape-only" if shape_only else "real"
                 return result
-            except DataDependentError as exc:
-                last = exc
-            except Exception as exc:  # noqa: BLE001 - a counter failing must not sink the record
+            except Exception as exc:  # noqa: BLE001 - DataDependentError or a failing counter: next mode
                 last = exc
         self.errors[key] = f"{type(last).__name__}: {last}"
         return None
@@ -246,6 +252,7 @@ def measure_complexity(
         "ptflops_hr", lambda m, i, s: counters.ptflops_count(m, i, shape_only=s), counted, hr_lr, data_range
     )
     rec.protocol["execution"] = dict(run.used)
+    rec.protocol["seconds_by_counter"] = dict(run.seconds)
 
     for key, err in run.errors.items():
         rec.warnings.append(f"{key} failed: {err}")
