@@ -160,6 +160,18 @@ def test_shape_only_equals_real(options: dict) -> None:
     assert shape.uncounted == real.uncounted
 
 
+@pytest.mark.parametrize("name", ["bicubic", "carn", "elan-light", "safmn", "shufflemixer"])
+def test_shape_only_equals_real_zoo(name: str) -> None:
+    """Zoo models without official fvcore/hook rows: shape-only counting equals a real run."""
+    _skip_unless_zoo(name)
+    shape = measure_complexity(name, 2, execution="shape", lr_size=(32, 48), hr_size=(64, 96))
+    real = measure_complexity(name, 2, execution="real", lr_size=(32, 48), hr_size=(64, 96))
+    assert set(shape.protocol["execution"].values()) == {"shape-only"}
+    for key in _INT_FIELDS:
+        assert getattr(shape, key) == getattr(real, key) is not None, key
+    assert shape.fvcore_by_operator == real.fvcore_by_operator
+
+
 class _ValueDependent(nn.Module):
     """Chooses a branch from tensor values: cannot be counted shape-only."""
 
