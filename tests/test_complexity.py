@@ -29,15 +29,14 @@ def record(name: str, scale: int):
     return measure_complexity(name, scale)
 
 
-def _skip_unless_zoo(name: str) -> None:
-    if name not in list_models():
-        pytest.skip("not in zoo yet")
+def _require_zoo(name: str) -> None:
+    assert name in list_models(), f"{name} missing from the zoo"
 
 
 @pytest.mark.parametrize("row", OFFICIAL, ids=lambda r: f"{r['zoo_name']}-x{r['scale']}")
 def test_official_complexity_rows(row: dict) -> None:
     """Each official_complexity.csv row (official code + checkpoint) is reproduced to the integer."""
-    _skip_unless_zoo(row["zoo_name"])
+    _require_zoo(row["zoo_name"])
     scale = int(row["scale"])
     rec = record(row["zoo_name"], scale)
     assert rec.status == "ok", rec.message
@@ -60,7 +59,7 @@ _ARCH_ONLY_ERRATA = {("carn", "params_trainable"): 1_591_939}
 @pytest.mark.parametrize("row", ARCH_ONLY, ids=lambda r: f"{r['zoo_name']}-x{r['scale']}")
 def test_arch_only_rows(row: dict) -> None:
     """official_complexity_archonly.csv through the same record (CARN: multi-scale forward(x, scale))."""
-    _skip_unless_zoo(row["zoo_name"])
+    _require_zoo(row["zoo_name"])
     rec = record(row["zoo_name"], int(row["scale"]))
     assert rec.status == "ok", rec.message
     for key in ("params", "params_trainable", "params_thop", "thop_macs_hr1280x720"):
@@ -127,7 +126,7 @@ def test_ablation_rows(row: dict) -> None:
 
 def test_rlfn_ntire22_published_figures() -> None:
     """NTIRE 2024 baseline: 0.317218 M / 19.6749 G / 80.0452 M activations / 39 convs."""
-    _skip_unless_zoo("rlfn-ntire22")
+    _require_zoo("rlfn-ntire22")
     rec = record("rlfn-ntire22", 4)
     assert round(rec.params / 1e6, 6) == 0.317218
     assert round(rec.fvcore_flops_lr256 / 1e9, 4) == 19.6749
@@ -163,7 +162,7 @@ def test_shape_only_equals_real(options: dict) -> None:
 @pytest.mark.parametrize("name", ["bicubic", "carn", "elan-light", "safmn", "shufflemixer"])
 def test_shape_only_equals_real_zoo(name: str) -> None:
     """Zoo models without official fvcore/hook rows: shape-only counting equals a real run."""
-    _skip_unless_zoo(name)
+    _require_zoo(name)
     shape = measure_complexity(name, 2, execution="shape", lr_size=(32, 48), hr_size=(64, 96))
     real = measure_complexity(name, 2, execution="real", lr_size=(32, 48), hr_size=(64, 96))
     assert set(shape.protocol["execution"].values()) == {"shape-only"}

@@ -12,10 +12,7 @@ real run below); fvcore traces with the JIT and runs on CPU.
 
 from __future__ import annotations
 
-import copy
-import logging
 import math
-import warnings
 from functools import cache
 
 import numpy as np
@@ -24,6 +21,7 @@ import torch
 import yaml
 from torch import nn
 
+from bench.records import to_jsonable
 from models import create_model, get_spec
 from tests.conftest import SHARED, read_reference_csv
 from tests.test_parity import run_on_parity_input
@@ -41,68 +39,12 @@ MANIFEST_ROWS = [
 ]
 
 
-def ntire_hook_counts(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
-    """NTIRE conventions via forward hooks: conv output elements and calls (every year), and the
-    2022/23 ``get_model_flops`` total (conv MACs + output numel of ReLU/PReLU/ELU/LeakyReLU/ReLU6)."""
-    counts = {"activations": 0, "convs": 0, "hook_flops": 0}
-
-    def on_conv(m: nn.Module, _inp: tuple, out: torch.Tensor) -> None:
-        counts["activations"] += out.numel()
-        counts["convs"] += 1
-        per_position = math.prod(m.kernel_size) * m.in_channels * (m.out_channels // m.groups)
-        counts["hook_flops"] += per_position * out.shape[0] * math.prod(out.shape[2:])
-
-    def on_act(_m: nn.Module, _inp: tuple, out: torch.Tensor) -> None:
-        counts["hook_flops"] += out.numel()
-
-    handles = []
-    for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            handles.append(m.register_forward_hook(on_conv))
-        elif isinstance(m, (nn.ReLU, nn.PReLU, nn.ELU, nn.LeakyReLU, nn.ReLU6)):
-            handles.append(m.register_forward_hook(on_act))
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return counts
-
-
-def thop_counts(model: nn.Module, scale: int, device: str) -> tuple[int, int]:
-    """thop (multi-adds, params) on a copy, LR input ceil(720/s) x ceil(1280/s) (a 1280x720 HR output)."""
-    import thop
-
-    x = torch.rand(1, 3, math.ceil(720 / scale), math.ceil(1280 / scale), device=device)
-    macs, params = thop.profile(copy.deepcopy(model), inputs=(x,), verbose=False)
-    return int(macs), int(params)
-
-
 @cache
 def measure(name: str, scale: int) -> dict:
-    from fvcore.nn import FlopCountAnalysis
+    """The suite's complexity record (bench.complexity), shared with tests/test_complexity.py."""
+    from tests.test_complexity import record
 
-    model = create_model(name, scale)
-    got: dict = {"params": sum(p.numel() for p in model.parameters())}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        logging.getLogger("fvcore").setLevel(logging.ERROR)
-        fca = FlopCountAnalysis(model, torch.rand(1, 3, 256, 256))
-        fca.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-        got["fvcore_flops_lr256"] = fca.total()
-        got["fvcore_by_operator_lr256"] = {k: v for k, v in fca.by_operator().items() if v}
-    meta = model.to("meta")
-    hooks = ntire_hook_counts(meta, torch.rand(1, 3, 256, 256, device="meta"))
-    got["ntire_activations_lr256"] = hooks["activations"]
-    got["ntire_convs_lr256"] = hooks["convs"]
-    got["ntire22_hook_flops_lr256"] = hooks["hook_flops"]
-    got["thop_macs_hr1280x720"], got["params_thop"] = thop_counts(meta, scale, "meta")
-    return got
-
-
-def _parse_by_operator(text: str) -> dict[str, int]:
-    return {k: int(v) for k, v in (item.split("=") for item in text.split(";"))}
+    return to_jsonable(record(name, scale))
 
 
 def test_every_zoo_a_model_has_reference_rows() -> None:
@@ -110,42 +52,10 @@ def test_every_zoo_a_model_has_reference_rows() -> None:
     assert len(COMPLEXITY_ROWS) == 10
 
 
-@pytest.mark.parametrize("row", MANIFEST_ROWS, ids=[r["file"] for r in MANIFEST_ROWS])
-def test_spec_matches_manifest(row: dict[str, str]) -> None:
-    name = next(k for k, v in MANIFEST_MODEL.items() if v == row["model"])
-    spec = get_spec(name)
-    ckpt = spec.checkpoint(int(row["scale"]))
-    assert ckpt is not None
-    assert (ckpt.file, ckpt.sha256, ckpt.bytes) == (row["file"], row["sha256"], int(row["bytes"]))
-    assert (ckpt.source_repo, ckpt.commit, ckpt.source_path) == (row["source_repo"], row["commit"], row["source_path"])
-    assert (ckpt.state_dict_key or "") == row["state_dict_key"]
-    assert ckpt.strip_prefix == row["strip_prefix"]
-    assert spec.data_range == float(row["data_range"])
-
-
 def test_every_checkpoint_is_covered() -> None:
     covered = {(n, s) for n in ZOO_A for s in get_spec(n).checkpoints}
     assert covered == {(next(k for k, v in MANIFEST_MODEL.items() if v == r["model"]), int(r["scale"]))
                        for r in MANIFEST_ROWS}
-
-
-@pytest.mark.parametrize("row", COMPLEXITY_ROWS, ids=[f"{r['zoo_name']}-x{r['scale']}" for r in COMPLEXITY_ROWS])
-def test_complexity_matches_official_implementation(row: dict[str, str]) -> None:
-    got = measure(row["zoo_name"], int(row["scale"]))
-    for key in ("params", "params_thop", "fvcore_flops_lr256", "thop_macs_hr1280x720", "ntire_activations_lr256",
-                "ntire_convs_lr256", "ntire22_hook_flops_lr256"):
-        assert got[key] == int(row[key]), f"{key}: {got[key]} != official {row[key]}"
-    assert got["fvcore_by_operator_lr256"] == _parse_by_operator(row["fvcore_by_operator_lr256"])
-
-
-def test_meta_device_counts_equal_a_real_run() -> None:
-    model = create_model("dipnet", 4)
-    x = torch.rand(1, 3, 64, 96)
-    real = ntire_hook_counts(model, x), thop_counts(model, 4, "cpu")
-    meta_model = copy.deepcopy(model).to("meta")
-    meta = ntire_hook_counts(meta_model, x.to("meta")), thop_counts(meta_model, 4, "meta")
-    assert real == meta
-    assert real[1] == (13_068_324_864, 243_252)
 
 
 def _ntire_rules() -> dict:
