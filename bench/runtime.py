@@ -31,7 +31,9 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import random
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -223,6 +225,28 @@ def _profiler_trace_peak(trace_file: Path) -> int:
     return peak
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence the profiler's native start/stop lines (written by C++ straight to fd 2).
+
+    Python-level errors still propagate as exceptions; only text written to file descriptor 2 while the
+    profiler starts, runs one forward and stops is discarded.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable fd 2 (embedded interpreters): nothing to silence
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def cpu_forward_peak_bytes(forward: Callable[[Any], Any], x: Any) -> int:
     """Peak bytes the c10 CPU allocator holds for allocations made during one ``forward(x)``.
 
@@ -233,7 +257,7 @@ def cpu_forward_peak_bytes(forward: Callable[[Any], Any], x: Any) -> int:
     """
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with _quiet_native_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         out = forward(x)
         del out
     with tempfile.TemporaryDirectory(prefix="esr-bench-mem-") as tmp:
