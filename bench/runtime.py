@@ -382,6 +382,9 @@ def hr_to_lr_size(width: int, height: int, scale: int) -> tuple[int, int]:
     return height // scale, width // scale
 
 
+DEFAULT_CPU_THREADS = 1
+
+
 @contextlib.contextmanager
 def _threads(n: int | None) -> Iterator[None]:
     if not n:
@@ -571,7 +574,10 @@ def measure_runtime(
     (default 3, RGB) shapes synthetic inputs for non-SR test modules. ``timer`` replaces the default
     timer (tests). A module passed in is moved to ``device``/``dtype`` in place. Errors while running
     (out of memory, an op missing for a dtype, a failed ``torch.compile``) give ``status="failed"``;
-    CUDA absent gives ``status="skipped"``.
+    CUDA absent gives ``status="skipped"``. On CPU in robust mode ``threads=None`` means
+    :data:`DEFAULT_CPU_THREADS` (1): single-thread timings are reproducible run to run on a shared or
+    virtualised machine (seen here: two consecutive medians within 2% with 1 thread, up to 50% apart
+    with 2); pass ``threads=N`` to use more cores. The record's ``protocol.threads`` says which.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -587,6 +593,8 @@ def measure_runtime(
     if repeats < 1 or warmup < 0:
         raise ValueError(f"need repeats >= 1 and warmup >= 0, got repeats={repeats}, warmup={warmup}")
     dev = _resolve_device(device)
+    if threads is None and dev.type == "cpu" and mode == "robust":
+        threads = DEFAULT_CPU_THREADS
     scale = int(scale)
     name, net = _resolve_model(model, scale, pretrained)
     data_range = float(getattr(net, "data_range", 1.0))
