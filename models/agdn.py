@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import DIV2K_RGB_MEAN, BSConvU, pixelshuffle_upsampler
+from .common import DIV2K_RGB_MEAN, BSConvU, ContrastChannelAttention, pixelshuffle_upsampler
 from .registry import Checkpoint, ModelSpec, register
 
 __all__ = ["AGDN", "AGDB", "tlc_windows"]
@@ -48,34 +48,6 @@ class ElementScale(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.scale
-
-
-def _channel_mean(x: torch.Tensor) -> torch.Tensor:
-    return x.sum(3, keepdim=True).sum(2, keepdim=True) / (x.size(2) * x.size(3))
-
-
-def _channel_std(x: torch.Tensor) -> torch.Tensor:
-    centred = x - _channel_mean(x)
-    var = centred.pow(2).sum(3, keepdim=True).sum(2, keepdim=True) / (x.size(2) * x.size(3))
-    return var.pow(0.5)
-
-
-class ContrastChannelAttention(nn.Module):
-    """CCA (IMDN): channel weights from per-channel std + mean, squeeze-excite style."""
-
-    def __init__(self, channels: int, reduction: int) -> None:
-        super().__init__()
-        self.avg_pool = nn.AdaptiveAvgPool2d(1)
-        self.conv_du = nn.Sequential(
-            nn.Conv2d(channels, channels // reduction, 1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(channels // reduction, channels, 1),
-            nn.Sigmoid(),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = _channel_std(x) + self.avg_pool(x)
-        return x * self.conv_du(y)
 
 
 class RCCA(nn.Module):

@@ -20,41 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import BSConvU
+from .common import BSConvU, ContrastChannelAttention
 from .registry import Checkpoint, ModelSpec, register
 
-__all__ = ["BSRN", "ESDB", "ESA", "ContrastChannelAttention", "OneStepUpsampler"]
-
-
-def _channel_mean(x: torch.Tensor) -> torch.Tensor:
-    return x.sum(3, keepdim=True).sum(2, keepdim=True) / (x.size(2) * x.size(3))
-
-
-def _channel_std(x: torch.Tensor) -> torch.Tensor:
-    """Population std per channel, computed in the official order (sum over W, then H)."""
-    centred = x - _channel_mean(x)
-    return (centred.pow(2).sum(3, keepdim=True).sum(2, keepdim=True) / (x.size(2) * x.size(3))).pow(0.5)
-
-
-class ContrastChannelAttention(nn.Module):
-    """CCA layer (IMDN): ``x * sigmoid(W2 relu(W1 (std(x) + avgpool(x))))``; keys ``conv_du.{0,2}``.
-
-    The average pool is an ``nn.AdaptiveAvgPool2d`` module and the ReLU an ``nn.ReLU`` module, as in
-    the official code (fvcore counts ``adaptive_avg_pool2d``; the NTIRE hook counter counts the ReLU).
-    """
-
-    def __init__(self, channels: int, reduction: int = 16) -> None:
-        super().__init__()
-        self.avg_pool = nn.AdaptiveAvgPool2d(1)
-        self.conv_du = nn.Sequential(
-            nn.Conv2d(channels, channels // reduction, 1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(channels // reduction, channels, 1),
-            nn.Sigmoid(),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.conv_du(_channel_std(x) + self.avg_pool(x))
+__all__ = ["BSRN", "ESDB", "ESA", "OneStepUpsampler"]
 
 
 class OneStepUpsampler(nn.Module):

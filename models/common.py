@@ -54,3 +54,36 @@ def pixelshuffle_upsampler(in_channels: int, out_channels: int, scale: int, kern
         nn.Conv2d(in_channels, out_channels * scale**2, kernel_size, 1, kernel_size // 2),
         nn.PixelShuffle(scale),
     )
+
+
+def channel_mean(x: torch.Tensor) -> torch.Tensor:
+    """Per-channel spatial mean, summed over W then H as the official IMDN-family code does."""
+    return x.sum(3, keepdim=True).sum(2, keepdim=True) / (x.size(2) * x.size(3))
+
+
+def channel_std(x: torch.Tensor) -> torch.Tensor:
+    """Per-channel population standard deviation, in the official operator order."""
+    centred = x - channel_mean(x)
+    return (centred.pow(2).sum(3, keepdim=True).sum(2, keepdim=True) / (x.size(2) * x.size(3))).pow(0.5)
+
+
+class ContrastChannelAttention(nn.Module):
+    """CCA layer (IMDN): ``x * sigmoid(W2 relu(W1 (std(x) + avgpool(x))))``; keys ``conv_du.{0,2}``.
+
+    Used by IMDN, BSRN, MDRN and AGDN's RCCA. The average pool is an ``nn.AdaptiveAvgPool2d`` module and
+    the ReLU an ``nn.ReLU`` module, as in the official code: fvcore counts ``adaptive_avg_pool2d``, thop
+    counts the pool, and the NTIRE 2022/23 hook counter counts the ReLU's outputs.
+    """
+
+    def __init__(self, channels: int, reduction: int = 16) -> None:
+        super().__init__()
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.conv_du = nn.Sequential(
+            nn.Conv2d(channels, channels // reduction, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels // reduction, channels, 1),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.conv_du(channel_std(x) + self.avg_pool(x))

@@ -23,42 +23,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .common import pixelshuffle_upsampler
+from .common import ContrastChannelAttention, pixelshuffle_upsampler
 from .registry import Checkpoint, ModelSpec, register
 
-__all__ = ["IMDN", "IMDNBlock", "ContrastAwareChannelAttention", "IMDNNtire22", "KairIMDBlock"]
+__all__ = ["IMDN", "IMDNBlock", "IMDNNtire22", "KairIMDBlock"]
 
 
 def _conv(in_ch: int, out_ch: int, kernel_size: int) -> nn.Conv2d:
     """Same-padding convolution with bias (IMDN's ``conv_layer``)."""
     return nn.Conv2d(in_ch, out_ch, kernel_size, 1, (kernel_size - 1) // 2)
-
-
-def _spatial_mean(x: torch.Tensor) -> torch.Tensor:
-    return x.sum(3, keepdim=True).sum(2, keepdim=True) / (x.size(2) * x.size(3))
-
-
-def _spatial_std(x: torch.Tensor) -> torch.Tensor:
-    """Per-channel population standard deviation, computed in IMDN's order (sum over W, then H)."""
-    var = (x - _spatial_mean(x)).pow(2).sum(3, keepdim=True).sum(2, keepdim=True) / (x.size(2) * x.size(3))
-    return var.pow(0.5)
-
-
-class ContrastAwareChannelAttention(nn.Module):
-    """CCA: channel weights from (std + mean) of each channel, through a 1x1 bottleneck and a sigmoid."""
-
-    def __init__(self, channels: int, reduction: int = 16) -> None:
-        super().__init__()
-        self.avg_pool = nn.AdaptiveAvgPool2d(1)
-        self.conv_du = nn.Sequential(
-            nn.Conv2d(channels, channels // reduction, 1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(channels // reduction, channels, 1),
-            nn.Sigmoid(),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.conv_du(_spatial_std(x) + self.avg_pool(x))
 
 
 class IMDNBlock(nn.Module):
@@ -74,7 +47,7 @@ class IMDNBlock(nn.Module):
         self.c4 = _conv(self.remaining, self.distilled, 3)
         self.act = nn.LeakyReLU(0.05, inplace=True)
         self.c5 = _conv(channels, channels, 1)
-        self.cca = ContrastAwareChannelAttention(self.distilled * 4)
+        self.cca = ContrastChannelAttention(self.distilled * 4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         split = (self.distilled, self.remaining)

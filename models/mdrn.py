@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .bsrn import ContrastChannelAttention, OneStepUpsampler
-from .common import DIV2K_RGB_MEAN, BSConvU
+from .bsrn import OneStepUpsampler
+from .common import DIV2K_RGB_MEAN, BSConvU, ContrastChannelAttention
 from .registry import Checkpoint, ModelSpec, register
 
 __all__ = ["MDRN", "EADB", "MultiViewESA", "ECCA", "local_variance"]
