@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import DIV2K_RGB_MEAN, BSConvU, ContrastChannelAttention, pixelshuffle_upsampler
+from .common import DIV2K_RGB_MEAN, BSConvU, ContrastChannelAttention, blocks_and_fusion, pixelshuffle_upsampler
 from .registry import Checkpoint, ModelSpec, register
 
 __all__ = ["AGDN", "AGDB", "tlc_windows"]
@@ -331,12 +331,7 @@ class AGDN(nn.Module):
         mean = self.mean.type_as(x)
         x = x - mean
         shallow = self.fea_conv(x)
-        feats = []
-        h = shallow
-        for n in range(1, self.num_block + 1):
-            h = getattr(self, f"B{n}")(h)
-            feats.append(h)
-        fused = self.c2(self.GELU(self.c1(torch.cat(feats, dim=1))))
+        fused = blocks_and_fusion(self, shallow)
         return self.upsampler(fused + shallow) + mean
 
 

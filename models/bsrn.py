@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import BSConvU, ContrastChannelAttention
+from .common import BSConvU, ContrastChannelAttention, blocks_and_fusion
 from .registry import Checkpoint, ModelSpec, register
 
 __all__ = ["BSRN", "ESDB", "ESA", "OneStepUpsampler"]
@@ -113,12 +113,7 @@ class BSRN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shallow = self.fea_conv(torch.cat([x, x, x, x], dim=1))
-        feats = []
-        h = shallow
-        for n in range(1, self.num_block + 1):
-            h = getattr(self, f"B{n}")(h)
-            feats.append(h)
-        fused = self.c2(self.GELU(self.c1(torch.cat(feats, dim=1)))) + shallow
+        fused = blocks_and_fusion(self, shallow) + shallow
         return self.upsampler(fused)
 
 

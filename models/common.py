@@ -87,3 +87,17 @@ class ContrastChannelAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.conv_du(channel_std(x) + self.avg_pool(x))
+
+
+def blocks_and_fusion(net: nn.Module, shallow: torch.Tensor) -> torch.Tensor:
+    """The BSRN-style trunk shared by BSRN, LKDN, MDRN and AGDN (without the long skip).
+
+    Runs ``net.B1 .. net.B<num_block>`` in sequence, concatenates every block's output and fuses them
+    with ``net.c2(net.GELU(net.c1(...)))`` (1x1 conv, GELU, then a 3x3 (BS)conv).
+    """
+    feats = []
+    h = shallow
+    for n in range(1, net.num_block + 1):
+        h = getattr(net, f"B{n}")(h)
+        feats.append(h)
+    return net.c2(net.GELU(net.c1(torch.cat(feats, dim=1))))

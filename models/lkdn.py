@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .common import BSConvU, pixelshuffle_upsampler
+from .common import BSConvU, blocks_and_fusion, pixelshuffle_upsampler
 from .registry import Checkpoint, ModelSpec, register
 
 __all__ = ["LKDN", "LKDB", "LargeKernelAttention"]
@@ -90,12 +90,7 @@ class LKDN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shallow = self.fea_conv(torch.cat([x] * self.num_in, dim=1))
-        feats = []
-        h = shallow
-        for n in range(1, self.num_block + 1):
-            h = getattr(self, f"B{n}")(h)
-            feats.append(h)
-        fused = self.c2(self.GELU(self.c1(torch.cat(feats, dim=1)))) + shallow
+        fused = blocks_and_fusion(self, shallow) + shallow
         return self.upsampler(fused)
 
 

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bsrn import OneStepUpsampler
-from .common import DIV2K_RGB_MEAN, BSConvU, ContrastChannelAttention
+from .common import DIV2K_RGB_MEAN, BSConvU, ContrastChannelAttention, blocks_and_fusion
 from .registry import Checkpoint, ModelSpec, register
 
 __all__ = ["MDRN", "EADB", "MultiViewESA", "ECCA", "local_variance"]
@@ -167,12 +167,7 @@ class MDRN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mean = self.mean.type_as(x)
         shallow = self.fea_conv(x - mean)
-        feats = []
-        h = shallow
-        for n in range(1, self.num_block + 1):
-            h = getattr(self, f"B{n}")(h)
-            feats.append(h)
-        fused = self.c2(self.GELU(self.c1(torch.cat(feats, dim=1)))) + shallow
+        fused = blocks_and_fusion(self, shallow) + shallow
         return self.upsampler(fused) + mean
 
 
