@@ -183,6 +183,10 @@ def _checkpoint_problem(model: str, scale: int, weights_dir: str | None) -> str 
 
     spec = get_spec(model)
     if spec.checkpoint(scale) is None:
+        from models import create_model
+
+        if not any(True for _ in create_model(model, scale).parameters()):
+            return None  # weight-free reference (bicubic): nothing to load
         return (f"no checkpoint: {spec.name} has no public x{scale} checkpoint (architecture only), "
                 "so no PSNR is reported")
     try:

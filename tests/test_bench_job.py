@@ -219,3 +219,12 @@ def test_visual_figure_made_once_per_model_set(tmp_path: Path) -> None:
               progress=False, ablations=False)
     assert png.stat().st_mtime_ns == mtime  # reused
     assert "data:image/png;base64," in (out / "report.html").read_text()
+
+
+def test_weight_free_reference_needs_no_checkpoint(tmp_path) -> None:
+    """bicubic has no parameters, so its quality is measured; an arch-only model says no_checkpoint."""
+    from bench.run import _checkpoint_problem
+
+    assert _checkpoint_problem("bicubic", 4, str(tmp_path)) is None
+    assert "architecture only" in _checkpoint_problem("safmn", 4, str(tmp_path))
+    assert "esr-bench weights fetch agdn" in _checkpoint_problem("agdn", 4, str(tmp_path))
