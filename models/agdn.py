@@ -28,7 +28,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import DIV2K_RGB_MEAN, BSConvU, ContrastChannelAttention, blocks_and_fusion, pixelshuffle_upsampler
+from .common import (
+    DIV2K_RGB_MEAN,
+    BSConvU,
+    ContrastChannelAttention,
+    blocks_and_fusion,
+    local_variance,
+    pixelshuffle_upsampler,
+)
 from .registry import Checkpoint, ModelSpec, register
 
 __all__ = ["AGDN", "AGDB", "tlc_windows"]
@@ -68,13 +75,6 @@ class RCCA(nn.Module):
         return decomposed + self.cca(y) + x
 
 
-def _local_variance(x: torch.Tensor, ksize: int, padding: int) -> torch.Tensor:
-    """Unbiased variance over ``ksize`` x ``ksize`` windows, stride 3, after reflection padding."""
-    padded = F.pad(x, [padding] * 4, mode="reflect")
-    windows = padded.unfold(2, ksize, 3).unfold(3, ksize, 3)
-    return torch.var(windows, dim=(-1, -2), unbiased=True, keepdim=True).squeeze(-1).squeeze(-1)
-
-
 class MultiViewESA(nn.Module):
     """Enhanced spatial attention with two max-pool views and two local-variance views."""
 
@@ -101,8 +101,8 @@ class MultiViewESA(nn.Module):
         squeezed = self.conv1(x)
         view_max5 = self.maxPooling_1(self.conv2_1(squeezed))
         view_max7 = self.maxPooling_2(self.conv2_2(squeezed))
-        view_var7 = _local_variance(self.conv2_3(squeezed), 7, 1)
-        view_var5 = _local_variance(self.conv2_4(squeezed), 5, 1)
+        view_var7 = local_variance(self.conv2_3(squeezed), 7, 1)
+        view_var5 = local_variance(self.conv2_4(squeezed), 5, 1)
         range1 = self.conv3_1(self.GELU(self.conv_max_1(view_max5 + view_var5)))
         range2 = self.conv3_2(self.GELU(self.conv_max_2(view_max7 + view_var7)))
         size = (x.size(2), x.size(3))

@@ -7,6 +7,7 @@ with ``strict=True``.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
@@ -101,3 +102,14 @@ def blocks_and_fusion(net: nn.Module, shallow: torch.Tensor) -> torch.Tensor:
         h = getattr(net, f"B{n}")(h)
         feats.append(h)
     return net.c2(net.GELU(net.c1(torch.cat(feats, dim=1))))
+
+
+def local_variance(x: torch.Tensor, ksize: int, padding: int, stride: int = 3) -> torch.Tensor:
+    """Unbiased variance over ``ksize`` x ``ksize`` windows at ``stride``, after reflection padding.
+
+    The local-variance "view" of AGDN's MVSA and MDRN's MDSA (``unfold`` then ``torch.var``, as the
+    official code computes it; no counter sees it: it is neither a conv nor a matmul).
+    """
+    padded = F.pad(x, [padding] * 4, mode="reflect")
+    windows = padded.unfold(2, ksize, stride).unfold(3, ksize, stride)
+    return torch.var(windows, dim=(-1, -2), unbiased=True, keepdim=True).squeeze(-1).squeeze(-1)

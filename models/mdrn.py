@@ -28,21 +28,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bsrn import OneStepUpsampler
-from .common import DIV2K_RGB_MEAN, BSConvU, ContrastChannelAttention, blocks_and_fusion
+from .common import DIV2K_RGB_MEAN, BSConvU, ContrastChannelAttention, blocks_and_fusion, local_variance
 from .registry import Checkpoint, ModelSpec, register
 
-__all__ = ["MDRN", "EADB", "MultiViewESA", "ECCA", "local_variance"]
+__all__ = ["MDRN", "EADB", "MultiViewESA", "ECCA"]
 
 
 def _bsconv(in_ch: int, out_ch: int, stride: int = 1) -> BSConvU:
     return BSConvU(in_ch, out_ch, 3, stride, 1, dw_padding_mode="reflect")
-
-
-def local_variance(x: torch.Tensor, ksize: int, padding: int, stride: int = 3) -> torch.Tensor:
-    """Unbiased variance over ``ksize`` x ``ksize`` windows at ``stride``, after reflection padding."""
-    padded = F.pad(x, [padding] * 4, mode="reflect")
-    windows = padded.unfold(2, ksize, stride).unfold(3, ksize, stride)
-    return torch.var(windows, dim=(-1, -2), unbiased=True, keepdim=True).squeeze(-1).squeeze(-1)
 
 
 class MultiViewESA(nn.Module):
