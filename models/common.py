@@ -90,17 +90,22 @@ class ContrastChannelAttention(nn.Module):
         return x * self.conv_du(channel_std(x) + self.avg_pool(x))
 
 
+def chain_blocks(net: nn.Module, prefix: str, count: int, x: torch.Tensor) -> list[torch.Tensor]:
+    """Run ``net.<prefix>1 .. net.<prefix><count>`` in sequence; return every block's output."""
+    feats = []
+    for n in range(1, count + 1):
+        x = getattr(net, f"{prefix}{n}")(x)
+        feats.append(x)
+    return feats
+
+
 def blocks_and_fusion(net: nn.Module, shallow: torch.Tensor) -> torch.Tensor:
     """The BSRN-style trunk shared by BSRN, LKDN, MDRN and AGDN (without the long skip).
 
     Runs ``net.B1 .. net.B<num_block>`` in sequence, concatenates every block's output and fuses them
     with ``net.c2(net.GELU(net.c1(...)))`` (1x1 conv, GELU, then a 3x3 (BS)conv).
     """
-    feats = []
-    h = shallow
-    for n in range(1, net.num_block + 1):
-        h = getattr(net, f"B{n}")(h)
-        feats.append(h)
+    feats = chain_blocks(net, "B", net.num_block, shallow)
     return net.c2(net.GELU(net.c1(torch.cat(feats, dim=1))))
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .common import ContrastChannelAttention, pixelshuffle_upsampler
+from .common import ContrastChannelAttention, chain_blocks, pixelshuffle_upsampler
 from .registry import Checkpoint, ModelSpec, register
 
 __all__ = ["IMDN", "IMDNBlock", "IMDNNtire22", "KairIMDBlock"]
@@ -73,12 +73,7 @@ class IMDN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shallow = self.fea_conv(x)
-        feats = []
-        h = shallow
-        for n in range(1, self.num_modules + 1):
-            h = getattr(self, f"IMDB{n}")(h)
-            feats.append(h)
-        fused = self.c(torch.cat(feats, dim=1))
+        fused = self.c(torch.cat(chain_blocks(self, "IMDB", self.num_modules, shallow), dim=1))
         return self.upsampler(self.LR_conv(fused) + shallow)
 
 

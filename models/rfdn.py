@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import pixelshuffle_upsampler
+from .common import chain_blocks, pixelshuffle_upsampler
 from .registry import Checkpoint, ModelSpec, register
 
 __all__ = ["ESA", "RFDB", "RFDN"]
@@ -104,12 +104,7 @@ class RFDN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shallow = self.fea_conv(x)
-        feats = []
-        h = shallow
-        for n in range(1, self.num_modules + 1):
-            h = getattr(self, f"B{n}")(h)
-            feats.append(h)
-        fused = self.c(torch.cat(feats, dim=1))
+        fused = self.c(torch.cat(chain_blocks(self, "B", self.num_modules, shallow), dim=1))
         return self.upsampler(self.LR_conv(fused) + shallow)
 
 
