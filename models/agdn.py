@@ -33,6 +33,7 @@ from .common import (
     BSConvU,
     ContrastChannelAttention,
     blocks_and_fusion,
+    feature_distillation,
     local_variance,
     pixelshuffle_upsampler,
 )
@@ -275,14 +276,7 @@ class AGDB(nn.Module):
         self.ea = SGSABlock(channels, tlc=tlc, tlc_kernel=tlc_kernel) if sgsa else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        d1 = self.act(self.c1_d(x))
-        r1 = self.act(self.c1_r(x) + x)
-        d2 = self.act(self.c2_d(r1))
-        r2 = self.act(self.c2_r(r1) + r1)
-        d3 = self.act(self.c3_d(r2))
-        r3 = self.act(self.c3_r(r2) + r2)
-        r4 = self.act(self.c4(r3))
-        out = self.c5(torch.cat([d1, d2, d3, r4], dim=1))
+        out = feature_distillation(self, x)
         return self.ea(self.cca(self.esa(out))) + x
 
 

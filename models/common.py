@@ -90,6 +90,24 @@ class ContrastChannelAttention(nn.Module):
         return x * self.conv_du(channel_std(x) + self.avg_pool(x))
 
 
+def feature_distillation(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """RFDN-style residual feature distillation, shared by RFDN, BSRN, MDRN and AGDN blocks.
+
+    Three steps each split off a distilled 1x1 branch (``cK_d``) and refine the rest with a residual
+    3x3 (``cK_r``); ``c4`` ends the chain; the four distilled maps are concatenated and fused by ``c5``
+    (1x1). ``block.act`` is the family's activation. Returns the ``c5`` output (attention follows).
+    """
+    act = block.act
+    d1 = act(block.c1_d(x))
+    r1 = act(block.c1_r(x) + x)
+    d2 = act(block.c2_d(r1))
+    r2 = act(block.c2_r(r1) + r1)
+    d3 = act(block.c3_d(r2))
+    r3 = act(block.c3_r(r2) + r2)
+    r4 = act(block.c4(r3))
+    return block.c5(torch.cat([d1, d2, d3, r4], dim=1))
+
+
 def chain_blocks(net: nn.Module, prefix: str, count: int, x: torch.Tensor) -> list[torch.Tensor]:
     """Run ``net.<prefix>1 .. net.<prefix><count>`` in sequence; return every block's output."""
     feats = []

@@ -28,7 +28,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bsrn import OneStepUpsampler
-from .common import DIV2K_RGB_MEAN, BSConvU, ContrastChannelAttention, blocks_and_fusion, local_variance
+from .common import (
+    DIV2K_RGB_MEAN,
+    BSConvU,
+    ContrastChannelAttention,
+    blocks_and_fusion,
+    feature_distillation,
+    local_variance,
+)
 from .registry import Checkpoint, ModelSpec, register
 
 __all__ = ["MDRN", "EADB", "MultiViewESA", "ECCA"]
@@ -129,14 +136,7 @@ class EADB(nn.Module):
         self.cca = ECCA(channels, reduction=16)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        d1 = self.act(self.c1_d(x))
-        r1 = self.act(self.c1_r(x) + x)
-        d2 = self.act(self.c2_d(r1))
-        r2 = self.act(self.c2_r(r1) + r1)
-        d3 = self.act(self.c3_d(r2))
-        r3 = self.act(self.c3_r(r2) + r2)
-        r4 = self.act(self.c4(r3))
-        out = self.c5(torch.cat([d1, d2, d3, r4], dim=1))
+        out = feature_distillation(self, x)
         return self.cca(self.esa(out)) + x
 
 

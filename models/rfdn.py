@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import chain_blocks, pixelshuffle_upsampler
+from .common import chain_blocks, feature_distillation, pixelshuffle_upsampler
 from .registry import Checkpoint, ModelSpec, register
 
 __all__ = ["ESA", "RFDB", "RFDN"]
@@ -79,14 +79,7 @@ class RFDB(nn.Module):
         self.esa = ESA(channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        d1 = self.act(self.c1_d(x))
-        r1 = self.act(self.c1_r(x) + x)
-        d2 = self.act(self.c2_d(r1))
-        r2 = self.act(self.c2_r(r1) + r1)
-        d3 = self.act(self.c3_d(r2))
-        r3 = self.act(self.c3_r(r2) + r2)
-        r4 = self.act(self.c4(r3))
-        return self.esa(self.c5(torch.cat([d1, d2, d3, r4], dim=1)))
+        return self.esa(feature_distillation(self, x))
 
 
 class RFDN(nn.Module):
