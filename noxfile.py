@@ -1,50 +1,112 @@
 """nox sessions: ``tests`` (CI), ``bench`` (the main job), ``lint`` (ruff), ``gpu`` (CUDA smoke check).
 
-Virtual environments include the system site-packages so an already installed torch (e.g. the CPU
-build) is reused: pip then sees ``torch`` satisfied and never downloads a CUDA build. On a machine
-with no torch at all, pip installs the default wheel for that platform.
+One project environment, ``.nox/esr-bench``, serves ``tests``, ``bench`` and ``gpu``: it is created once
+with the interpreter that runs nox, *without* the system site-packages, so nothing installed by hand in
+the base Python (this project's machines ship ``pytest`` there) can stand in for the project's own
+packages. Every tool runs as ``<env>/bin/python -m TOOL``, never by a bare name found on ``PATH``.
+
+PyTorch is installed into that environment before the project, chosen by ``ESR_BENCH_TORCH``:
+
+- ``auto`` (default): ``cuda`` when ``nvidia-smi`` is on ``PATH``, else ``cpu``;
+- ``cpu``: ``torch==TORCH_VERSION`` with the PyTorch CPU index as an extra index (its ``+cpu`` wheel wins
+  over PyPI's CUDA build; a ``+cpu`` wheel in pip's configured ``find-links`` is used the same way);
+- ``cuda``: ``torch==TORCH_VERSION`` from PyPI (the CUDA build on Linux x86_64);
+- anything else: passed to ``pip install`` as is, e.g. ``ESR_BENCH_TORCH="torch==2.5.1"``.
+
+An environment that already holds a torch is kept as it is; ``nox -s clean`` removes it.
 """
 
 from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import nox
 
 nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-VENV = ["--system-site-packages"]
+TORCH_VERSION = "2.13.0"
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+ENV_DIR = Path(__file__).resolve().parent / ".nox" / "esr-bench"
 
 
-@nox.session(venv_params=VENV)
+def _env_python() -> Path:
+    return ENV_DIR / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _torch_requirement() -> list[str]:
+    """pip arguments that install the torch build this machine should get (see the module docstring)."""
+    choice = os.environ.get("ESR_BENCH_TORCH", "auto").strip() or "auto"
+    if choice == "auto":
+        choice = "cuda" if shutil.which("nvidia-smi") else "cpu"
+    if choice == "cpu":
+        return [f"torch=={TORCH_VERSION}", "--extra-index-url", TORCH_CPU_INDEX]
+    if choice == "cuda":
+        return [f"torch=={TORCH_VERSION}"]
+    return shlex.split(choice)
+
+
+def project_env(session: nox.Session, extras: str = "test") -> str:
+    """Create (once) and update the shared project environment; returns its python's path."""
+    python = _env_python()
+    if not python.is_file():
+        session.log(f"creating the project environment {ENV_DIR}")
+        session.run(sys.executable, "-m", "venv", str(ENV_DIR), external=True)
+    py = str(python)
+    if subprocess.run([py, "-c", "import torch"], capture_output=True).returncode != 0:
+        args = _torch_requirement()
+        session.log(f"installing PyTorch: pip install {' '.join(args)}")
+        session.run(py, "-m", "pip", "install", "-q", "--retries", "1", *args, external=True)
+    session.run(py, "-m", "pip", "install", "-q", "-e", f".[{extras}]" if extras else ".", external=True)
+    return py
+
+
+@nox.session(python=False)
 def tests(session: nox.Session) -> None:
     """Run the test suite (needs the ground-truth folder: $ESR_BENCH_SHARED, default ../shared)."""
-    session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    py = project_env(session, "test")
+    # tests/test_environment.py checks that every tool resolved inside this environment
+    session.env["ESR_BENCH_ENV_PREFIX"] = str(ENV_DIR)
+    session.run(py, "-m", "pytest", *session.posargs, external=True)
 
 
-@nox.session(venv_params=VENV)
+@nox.session(python=False)
 def bench(session: nox.Session) -> None:
     """The main job: complexity, runtime and quality for the zoo, then the HTML report.
 
-    Official checkpoints missing from the weights folder are fetched first (sha256-verified); pass
-    arguments after ``--`` to choose models/datasets/device, e.g. ``nox -s bench -- --models agdn``.
-    Without network the job still runs: models without weights get complexity and runtime, and
-    their quality record says "no checkpoint".
+    Official checkpoints missing from the weights folder are fetched first (sha256-verified; a failure is
+    printed in the first lines and the job goes on without them; ``--no-fetch-weights`` skips it). Pass
+    arguments after ``--``: ``nox -s bench -- --models agdn-s --datasets Set5``.
     """
-    session.install("-e", ".")
-    args = session.posargs or ["--fetch-weights"]
-    session.run("esr-bench", "bench", *args)
+    py = project_env(session, "")
+    args = list(session.posargs)
+    if "--no-fetch-weights" not in args and "--fetch-weights" not in args:
+        args.insert(0, "--fetch-weights")
+    session.run(py, "-m", "bench", "bench", *args, external=True)
 
 
-@nox.session(venv_params=VENV)
+@nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check over the whole repository."""
-    session.install("ruff")
-    session.run("ruff", "check", ".")
+    """ruff check over the whole repository (its own small environment)."""
+    session.install("ruff>=0.4")
+    session.run("python", "-m", "ruff", "check", ".")
 
 
-@nox.session(venv_params=VENV)
+@nox.session(python=False)
 def gpu(session: nox.Session) -> None:
     """Short CUDA smoke check (< 3 minutes); prints a table, skips cleanly without CUDA."""
-    session.install("-e", ".")
-    session.run("python", "-m", "bench.gpu_smoke", *session.posargs)
+    py = project_env(session, "")
+    session.run(py, "-m", "bench.gpu_smoke", *session.posargs, external=True)
+
+
+@nox.session(python=False)
+def clean(session: nox.Session) -> None:
+    """Remove the shared project environment (the next session recreates it)."""
+    if ENV_DIR.is_dir():
+        shutil.rmtree(ENV_DIR)
+        session.log(f"removed {ENV_DIR}")

@@ -327,6 +327,26 @@ def _clean_stale_temps(out: Path) -> int:
     return n
 
 
+def upfront_problems(tasks: Iterable[Task], weights_dir: str | None) -> list[str]:
+    """What is known to be missing before the first measurement, and what the run will still do."""
+    from .paths import data_root
+
+    lines: list[str] = []
+    pairs = sorted({(t.model, t.scale) for t in tasks if t.kind == "quality"})
+    missing = [(m, s) for m, s in pairs if _checkpoint_problem(m, s, weights_dir)]
+    if missing:
+        names = sorted({m for m, _ in missing})
+        lines.append(f"no checkpoint for {len(missing)} model/scale(s): "
+                     + ", ".join(f"{m} x{s}" for m, s in missing)
+                     + "; they still get complexity and runtime, their quality records say no_checkpoint"
+                     + f" (fetch: esr-bench weights fetch {' '.join(names)})")
+    datasets = sorted({Path(str(t.dataset)).name for t in tasks if t.kind == "quality"})
+    if datasets == ["samples"] and data_root() is None:
+        lines.append("datasets: only the built-in 'samples' set (set ESR_BENCH_DATA to a folder holding Set5, "
+                     "Set14, B100, Urban100, Manga109 for the paper's tables)")
+    return lines
+
+
 def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None = None,
               datasets: Iterable[str] | None = None, device: str | None = None, out: str | Path = "results",
               force: bool = False, retry_failed: bool = True, ablations: bool = True,
@@ -354,31 +374,36 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
     tasks = plan(models, scales, datasets, ablations)
     if not tasks:
         raise ValueError("nothing to measure: no selected model supports the selected scales")
+    from .progress import ProgressLines
+
+    lines = ProgressLines(len(tasks), enabled=progress)
+    lines.note(f"{len(tasks)} measurements of {len(models)} model(s) on {device}; datasets: {', '.join(datasets)}"
+               f" -> {out}")
     if fetch:
-        summary.notes += fetch_missing(models, weights_dir, fetch_base_url)
+        fetched = fetch_missing(models, weights_dir, fetch_base_url)
+        summary.notes += fetched
+        for note in fetched:
+            lines.note(note)
+    for line in upfront_problems(tasks, weights_dir):
+        lines.note(line)
 
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(tasks), unit="rec", desc="esr-bench", disable=not progress, dynamic_ncols=True)
-    try:
-        for task in tasks:
-            path = out / task.relpath()
-            bar.set_postfix_str(task.label(), refresh=False)
-            if not force and _reusable(path, task, retry_failed, weights_dir, device, runtime_options,
-                                       quality_options):
-                summary.reused += 1
-                rec = read_json(path)
-            else:
-                rec = measure(task, measures, device, runtime_options, quality_options, weights_dir)
-                write_json(path, rec)
-                summary.computed += 1
-            if rec.get("status") == "failed":
-                summary.failed.append(f"{task.label()}: {rec.get('message', '')}")
-            elif rec.get("status") == "no_checkpoint":
-                summary.no_checkpoint.append(task.label())
-            bar.update(1)
-    finally:
-        bar.close()
+    for task in tasks:
+        path = out / task.relpath()
+        if not force and _reusable(path, task, retry_failed, weights_dir, device, runtime_options,
+                                   quality_options):
+            summary.reused += 1
+            rec = read_json(path)
+            status = "reused"
+        else:
+            rec = measure(task, measures, device, runtime_options, quality_options, weights_dir)
+            write_json(path, rec)
+            summary.computed += 1
+            status = str(rec.get("status"))
+        if rec.get("status") == "failed":
+            summary.failed.append(f"{task.label()}: {rec.get('message', '')}")
+        elif rec.get("status") == "no_checkpoint":
+            summary.no_checkpoint.append(task.label())
+        lines.task_done(task.label(), status, None if status == "reused" else rec.get("elapsed_s"))
     if visual:
         _visual_figure(out, models, datasets, device, weights_dir, force, summary)
     if report:

@@ -228,3 +228,22 @@ def test_weight_free_reference_needs_no_checkpoint(tmp_path) -> None:
     assert _checkpoint_problem("bicubic", 4, str(tmp_path)) is None
     assert "architecture only" in _checkpoint_problem("safmn", 4, str(tmp_path))
     assert "esr-bench weights fetch agdn" in _checkpoint_problem("agdn", 4, str(tmp_path))
+
+
+def test_progress_lines_when_piped(tmp_path: Path, capsys, monkeypatch) -> None:
+    """One plain line per finished task on stderr (no terminal needed); known problems come first."""
+    monkeypatch.delenv("ESR_BENCH_DATA", raising=False)
+    empty = tmp_path / "no-weights"
+    empty.mkdir()
+    run_bench(models=["agdn-s", "bicubic"], scales=[4], datasets=["samples"], device="cpu", out=tmp_path / "r",
+              measures=FAKES, progress=True, visual=False, report=False, weights_dir=str(empty))
+    err = capsys.readouterr().err.splitlines()
+    task_lines = [line for line in err if line.startswith("[")]
+    # agdn-s x4 and bicubic x4: complexity, runtime, quality each
+    assert [line.split("]")[0] for line in task_lines] == [f"[{i}/6" for i in range(1, 7)]
+    assert all("elapsed" in line and "eta" in line for line in task_lines)
+    assert "quality agdn-s x4 samples" in task_lines[2] and "no_checkpoint" in task_lines[2]
+    first_task = err.index(task_lines[0])
+    upfront = "\n".join(err[:first_task])
+    assert "no checkpoint for 1 model/scale(s): agdn-s x4" in upfront  # bicubic needs no weights
+    assert "esr-bench weights fetch agdn-s" in upfront and "only the built-in 'samples'" in upfront

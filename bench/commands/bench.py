@@ -7,7 +7,6 @@ reuses finished records (resume after a crash or Ctrl-C), ``--force`` recomputes
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -47,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
                             ablations=not args.no_ablations, runtime_options=runtime_options,
                             quality_options={"protocol": args.protocol}, weights_dir=args.weights_dir,
                             report=not args.no_report, visual=not args.no_visual,
-                            progress=not args.no_progress and sys.stderr.isatty() or args.progress,
+                            progress=not args.no_progress,
                             fetch=args.fetch_weights, fetch_base_url=args.weights_base_url,
                             plot=(args.plot_dataset, args.plot_scale))
     except ValueError as exc:
@@ -74,14 +73,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runtime-size", type=int, nargs=2, metavar=("H", "W"), default=None,
                    help="LR input size for runtime (default 256 256)")
     p.add_argument("--weights-dir", default=None, help="weights folder (default: $ESR_BENCH_WEIGHTS or cache)")
-    p.add_argument("--fetch-weights", action="store_true",
+    p.add_argument("--fetch-weights", action=argparse.BooleanOptionalAction, default=False,
                    help="download missing official checkpoints first (sha256-verified); off by default: no network")
     p.add_argument("--weights-base-url", default=None, help="mirror serving <url>/<file> for --fetch-weights")
     p.add_argument("--plot-dataset", default="B100", help="dataset of the report's PSNR-complexity figure")
     p.add_argument("--plot-scale", type=int, default=4, help="scale of the report's PSNR-complexity figure")
     p.add_argument("--no-report", action="store_true", help="do not write report.html")
     p.add_argument("--no-visual", action="store_true", help="do not render the visual comparison figure")
-    p.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--progress", action="store_true", help=argparse.SUPPRESS)  # kept for old scripts: always on
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress lines (default: one line per finished measurement on stderr)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any measurement failed")
     p.set_defaults(func=_run)
