@@ -8,8 +8,9 @@ packages. Every tool runs as ``<env>/bin/python -m TOOL``, never by a bare name 
 PyTorch is installed into that environment before the project, chosen by ``ESR_BENCH_TORCH``:
 
 - ``auto`` (default): ``cuda`` when ``nvidia-smi`` is on ``PATH``, else ``cpu``;
-- ``cpu``: ``torch==TORCH_VERSION`` with the PyTorch CPU index as an extra index (its ``+cpu`` wheel wins
-  over PyPI's CUDA build; a ``+cpu`` wheel in pip's configured ``find-links`` is used the same way);
+- ``cpu``: ``torch==TORCH_VERSION+cpu``: a local wheel from pip's configured ``find-links`` when there is
+  one (no download), else the PyTorch CPU index as an extra index (its ``+cpu`` wheel wins over PyPI's
+  CUDA build; about 200 MB to download instead of several GB);
 - ``cuda``: ``torch==TORCH_VERSION`` from PyPI (the CUDA build on Linux x86_64);
 - anything else: passed to ``pip install`` as is, e.g. ``ESR_BENCH_TORCH="torch==2.5.1"``.
 
@@ -39,16 +40,26 @@ def _env_python() -> Path:
     return ENV_DIR / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def _torch_requirement() -> list[str]:
-    """pip arguments that install the torch build this machine should get (see the module docstring)."""
+def _install_torch(session: nox.Session, py: str) -> None:
+    """Install the torch build this machine should get (see the module docstring)."""
     choice = os.environ.get("ESR_BENCH_TORCH", "auto").strip() or "auto"
     if choice == "auto":
         choice = "cuda" if shutil.which("nvidia-smi") else "cpu"
+    pip = [py, "-m", "pip", "install", "-q"]
     if choice == "cpu":
-        return [f"torch=={TORCH_VERSION}", "--extra-index-url", TORCH_CPU_INDEX]
-    if choice == "cuda":
-        return [f"torch=={TORCH_VERSION}"]
-    return shlex.split(choice)
+        cpu = f"torch=={TORCH_VERSION}+cpu"
+        # a CPU wheel already on this machine (pip's configured find-links) needs no network at all
+        local = subprocess.run([*pip, "--no-index", "--no-deps", cpu], capture_output=True).returncode == 0
+        if local:
+            session.log(f"PyTorch: {cpu} from a local wheel")
+            session.run(*pip, cpu, external=True)  # its dependencies, torch itself is satisfied
+        else:
+            session.log(f"PyTorch: {cpu} from {TORCH_CPU_INDEX}")
+            session.run(*pip, f"torch=={TORCH_VERSION}", "--extra-index-url", TORCH_CPU_INDEX, external=True)
+        return
+    args = [f"torch=={TORCH_VERSION}"] if choice == "cuda" else shlex.split(choice)
+    session.log(f"PyTorch: pip install {' '.join(args)}")
+    session.run(*pip, *args, external=True)
 
 
 def project_env(session: nox.Session, extras: str = "test") -> str:
@@ -59,9 +70,7 @@ def project_env(session: nox.Session, extras: str = "test") -> str:
         session.run(sys.executable, "-m", "venv", str(ENV_DIR), external=True)
     py = str(python)
     if subprocess.run([py, "-c", "import torch"], capture_output=True).returncode != 0:
-        args = _torch_requirement()
-        session.log(f"installing PyTorch: pip install {' '.join(args)}")
-        session.run(py, "-m", "pip", "install", "-q", "--retries", "1", *args, external=True)
+        _install_torch(session, py)
     session.run(py, "-m", "pip", "install", "-q", "-e", f".[{extras}]" if extras else ".", external=True)
     return py
 
