@@ -1,11 +1,18 @@
 """The main job: every measurement for every model x scale x dataset, resumable, then the report.
 
 One JSON record per measurement, written atomically (temp file + fsync + rename) to
-``<out>/<kind>/<model>_x<scale>[_<dataset>][_<variant>].json``. A re-run reuses every record whose status
-is ``ok`` / ``skipped`` (and ``no_checkpoint`` while the weights are still missing); ``failed`` records are
-retried unless ``retry_failed=False``; ``force=True`` recomputes everything. A record made with other
-settings than the ones asked for (runtime device / warm-up / repeats / input size, quality protocol) is
-recomputed and replaced, so a results directory never mixes settings under one name. A measurement that raises
+``<out>/<kind>/<model>_x<scale>[_<dataset>][_<variant>].json``. Every record carries its **identity**
+(bench/identity.py: model, options, checkpoint sha256, dataset content, protocol, runtime settings,
+device, versions) and its hash. A re-run reuses a record only when its identity is exactly the one asked
+for now and its status is ``ok`` / ``skipped`` / ``no_checkpoint`` (the checkpoint's absence is part of
+the identity: fetching it makes the record stale); ``failed`` records are retried unless
+``retry_failed=False``; ``force=True`` recomputes everything. Anything else is recomputed.
+
+Records with different identities on disk: the file name holds the task (kind, model, scale, dataset)
+and the *variant*, i.e. the constructor options that differ from the registry's (``tlc=false``) or the
+AGDN ablation name, so a variant never shares a file with the official model. Settings of a run
+(device, input size, protocol, dataset content, weights, versions) are not in the name: a run with other
+settings replaces the record of that task, the older one being superseded. A measurement that raises
 becomes a ``failed`` record carrying the message and the run goes on. Models without a checkpoint (or
 whose weights are not present) get complexity and runtime; their quality record has status
 ``no_checkpoint`` and a message naming the fetch command, never a number.
@@ -24,10 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .records import read_json, to_jsonable, write_json
+from . import identity as ident
+from .records import RecordError, read_json, read_record, to_jsonable, write_json
 
 KINDS = ("complexity", "runtime", "quality")
-REUSABLE = ("ok", "skipped")
+REUSABLE = ("ok", "skipped", "no_checkpoint")
 
 # AGDN ablation variants of the paper's tables 1-4 (x4), as constructor options of models/agdn.py.
 # None: the variant's blocks are not implemented in the zoo (its row stays published-only).
@@ -45,7 +53,7 @@ ABLATION_VARIANTS: dict[str, dict[str, Any] | None] = {
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.+-]+", "-", str(text)).strip("-") or "x"
+    return re.sub(r"[^A-Za-z0-9.+=,-]+", "-", str(text)).strip("-") or "x"
 
 
 @dataclass(frozen=True)
@@ -196,47 +204,47 @@ def _checkpoint_problem(model: str, scale: int, weights_dir: str | None) -> str 
     return None
 
 
-def _listify(v: Any) -> Any:
-    return list(v) if isinstance(v, (list, tuple)) else v
+def task_options(task: Task) -> dict[str, Any]:
+    """Constructor options of ``task``'s model: an AGDN ablation's switches, else none (the official model)."""
+    return dict(ABLATION_VARIANTS.get(task.variant) or {}) if task.variant else {}
 
 
-def _same_settings(rec: dict[str, Any], task: Task, device: str, runtime_options: Mapping[str, Any],
-                   quality_options: Mapping[str, Any]) -> bool:
-    """Whether a stored record was made with the settings asked for now (else it is recomputed)."""
-    if task.kind == "runtime" and rec.get("status") == "ok":
-        if rec.get("device") and str(rec["device"]).split(":")[0] != device.split(":")[0]:
-            return False
-        for key in ("warmup", "repeats", "input_size"):
-            if key in runtime_options and key in rec and _listify(runtime_options[key]) != _listify(rec[key]):
-                return False
-    if task.kind == "quality" and rec.get("status") == "ok":
-        proto = rec.get("protocol")
-        want = quality_options.get("protocol")
-        if want and isinstance(proto, dict) and proto.get("name") and proto["name"] != want:
-            return False
-    return True
+def task_identity(task: Task, device: str, runtime_options: Mapping[str, Any], quality_options: Mapping[str, Any],
+                  weights_dir: str | None) -> dict[str, Any] | None:
+    """The identity (bench/identity.py) the record of ``task`` must have; ``None`` if it cannot be known.
+
+    ``None`` (e.g. a dataset that does not resolve) means: measure; the measurement records the error.
+    """
+    try:
+        if task.kind == "complexity":
+            out = ident.complexity_identity(task.model, task.scale, task_options(task))
+            return out | {"ablation": task.variant} if task.variant else out
+        if task.kind == "runtime":
+            return ident.runtime_identity(task.model, task.scale, task_options(task), device=device,
+                                          **runtime_options)
+        if task.kind == "quality":
+            return ident.quality_identity(task.model, task.scale, task.dataset, task_options(task),
+                                          weights_dir=weights_dir, **quality_options)
+    except Exception:  # noqa: BLE001 - an unknowable identity only means the task is measured again
+        return None
+    return None
 
 
-def _reusable(path: Path, task: Task, retry_failed: bool, weights_dir: str | None, device: str = "cpu",
-              runtime_options: Mapping[str, Any] | None = None,
-              quality_options: Mapping[str, Any] | None = None) -> bool:
-    if not path.is_file():
+def _reusable(path: Path, expected: dict[str, Any] | None, retry_failed: bool) -> bool:
+    """Whether the record at ``path`` has exactly the ``expected`` identity and a reusable status."""
+    if expected is None or not path.is_file():
         return False
     try:
-        rec = read_json(path)
-    except (OSError, ValueError):
-        return False  # corrupt (cannot happen with atomic writes, but never trust a file blindly)
-    if not isinstance(rec, dict) or not _same_settings(rec, task, device, runtime_options or {},
-                                                      quality_options or {}):
+        rec = read_record(path)
+    except RecordError:
+        return False  # unreadable or wrong types: never trust it, measure again
+    stored, _how = ident.record_identity(rec)
+    if stored is None or ident.identity_hash(stored) != ident.identity_hash(expected):
         return False
-    status = rec.get("status")
+    status = rec.get("status", "ok")
     if status in REUSABLE:
         return True
-    if status == "no_checkpoint":
-        return _checkpoint_problem(task.model, task.scale, weights_dir) is not None
-    if status == "failed":
-        return not retry_failed
-    return False
+    return status == "failed" and not retry_failed
 
 
 def _base(task: Task) -> dict[str, Any]:
@@ -250,8 +258,11 @@ def _base(task: Task) -> dict[str, Any]:
 
 def measure(task: Task, measures: Mapping[str, Callable[..., Any]], device: str,
             runtime_options: Mapping[str, Any], quality_options: Mapping[str, Any],
-            weights_dir: str | None) -> dict[str, Any]:
-    """Run one task and return its record (a failure is a ``failed`` record, never an exception)."""
+            weights_dir: str | None, identity: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Run one task and return its record (a failure is a ``failed`` record, never an exception).
+
+    ``identity`` (:func:`task_identity`) is stamped on the record with its hash.
+    """
     t0 = time.perf_counter()
     try:
         if task.kind == "complexity" and task.variant:
@@ -295,6 +306,8 @@ def measure(task: Task, measures: Mapping[str, Callable[..., Any]], device: str,
         rec["env"] = environment()
     rec["elapsed_s"] = round(time.perf_counter() - t0, 3)
     rec["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if identity is not None:
+        ident.stamp(rec, identity)
     return rec
 
 
@@ -364,12 +377,12 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
         for task in tasks:
             path = out / task.relpath()
             bar.set_postfix_str(task.label(), refresh=False)
-            if not force and _reusable(path, task, retry_failed, weights_dir, device, runtime_options,
-                                       quality_options):
+            expected = task_identity(task, device, runtime_options, quality_options, weights_dir)
+            if not force and _reusable(path, expected, retry_failed):
                 summary.reused += 1
-                rec = read_json(path)
+                rec = read_record(path)
             else:
-                rec = measure(task, measures, device, runtime_options, quality_options, weights_dir)
+                rec = measure(task, measures, device, runtime_options, quality_options, weights_dir, expected)
                 write_json(path, rec)
                 summary.computed += 1
             if rec.get("status") == "failed":
