@@ -295,56 +295,69 @@ def complexity_identity(model: str, scale: int, options: Mapping[str, Any] | Non
         "software": {k: versions.get(k) for k in COUNTING_LIBRARIES}}
 
 
-def runtime_identity(model: str, scale: int, options: Mapping[str, Any] | None = None, *, device: str = "cpu",
-                     input_size: Iterable[int] | None = (256, 256), warmup: int | str | None = None,
-                     repeats: int = 30, mode: str = "robust", dtype: str = "fp32", channels_last: bool = False,
-                     compile: bool = False, threads: int | None = None, cudnn_benchmark: bool = False,
-                     **extra: Any) -> dict[str, Any]:
-    """Identity of a runtime record; the keywords and defaults are those of ``bench.runtime.measure_runtime``.
+def _keyword_defaults(fn: Any) -> dict[str, Any]:
+    return {n: p.default for n, p in inspect.signature(fn).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is not p.empty}
 
+
+# keywords of measure_runtime / evaluate that decide the value (the others: logging, paths, test hooks)
+RUNTIME_SETTINGS = ("input_size", "warmup", "repeats", "mode", "dtype", "channels_last", "compile", "threads",
+                    "cudnn_benchmark")
+QUALITY_SETTINGS = ("protocol", "lr_source", "tile", "tile_overlap", "compute_ssim")
+
+
+def runtime_identity(model: str, scale: int, options: Mapping[str, Any] | None = None, *, device: str = "cpu",
+                     **settings: Any) -> dict[str, Any]:
+    """Identity of a runtime record; ``settings`` are ``bench.runtime.measure_runtime`` keywords.
+
+    Settings not given take measure_runtime's defaults (read from its signature, not copied here);
     ``threads=None`` is resolved as measure_runtime resolves it (1 on CPU in robust mode, else the
-    process's ``torch.get_num_threads()``); ``warmup=None`` as the mode's default. Any ``extra``
-    keyword given to the measurement is part of the identity as given.
+    process's ``torch.get_num_threads()``) and ``warmup=None`` as the mode's default. Any other keyword
+    given to the measurement is part of the identity as given (under ``extra``).
     """
     import torch
 
-    from .runtime import DEFAULT_CPU_THREADS, DEFAULT_WARMUP
+    from .runtime import DEFAULT_CPU_THREADS, DEFAULT_WARMUP, measure_runtime
 
     dev = torch.device(device)
-    if threads is None:
-        threads = DEFAULT_CPU_THREADS if dev.type == "cpu" and mode == "robust" else torch.get_num_threads()
-    settings = {
-        "input_size": [int(v) for v in input_size] if input_size is not None else None,
-        "dtype": dtype, "threads": int(threads), "channels_last": bool(channels_last), "compile": bool(compile),
-        "cudnn_benchmark": bool(cudnn_benchmark) if dev.type == "cuda" else None, "mode": mode,
-        "warmup": DEFAULT_WARMUP.get(mode, warmup) if warmup is None else warmup, "repeats": int(repeats),
-    }
-    if extra:
-        settings["extra"] = to_jsonable(dict(sorted(extra.items())))
+    given = dict(settings)
+    s = {k: given.pop(k) if k in given else v for k, v in _keyword_defaults(measure_runtime).items()
+         if k in RUNTIME_SETTINGS}
+    if s["threads"] is None:
+        s["threads"] = DEFAULT_CPU_THREADS if dev.type == "cpu" and s["mode"] == "robust" else torch.get_num_threads()
+    if s["warmup"] is None:
+        s["warmup"] = DEFAULT_WARMUP.get(s["mode"])
+    s["input_size"] = [int(v) for v in s["input_size"]] if s["input_size"] is not None else None
+    s["cudnn_benchmark"] = bool(s["cudnn_benchmark"]) if dev.type == "cuda" else None
+    if given:
+        s["extra"] = to_jsonable(dict(sorted(given.items())))
     return _base("runtime", model_identity(model, scale, options, checkpoint=False)) | {
-        "device": {"type": dev.type, "name": device_name(device)}, "settings": settings,
+        "device": {"type": dev.type, "name": device_name(device)}, "settings": to_jsonable(s),
         "torch": software_versions()["torch"]}
 
 
 def quality_identity(model: str, scale: int, dataset: Any, options: Mapping[str, Any] | None = None, *,
-                     weights_dir: str | Path | None = None, protocol: str = "paper", lr_source: str = "auto",
-                     tile: int | None = None, tile_overlap: int = 16, compute_ssim: bool | None = None,
-                     **extra: Any) -> dict[str, Any]:
-    """Identity of a quality record; keywords and defaults are those of ``bench.quality.evaluate``.
+                     weights_dir: str | Path | None = None, **settings: Any) -> dict[str, Any]:
+    """Identity of a quality record; ``settings`` are ``bench.quality.evaluate`` keywords (its defaults apply).
 
     ``compute_ssim=None`` resolves to the protocol's default (paper: on, ntire: off); ``tile_overlap``
     only counts when tiling. A dataset that does not resolve is identified by its name and
     ``"unresolved": true`` (its evaluation fails; once it resolves, the identity changes).
     """
     from .data import DatasetError
-    from .quality import PROTOCOLS
+    from .quality import PROTOCOLS, evaluate
 
-    proto = {"name": protocol, "lr_source": lr_source, "tile": tile, "tile_overlap": tile_overlap if tile else None,
-             "ssim": bool(PROTOCOLS.get(protocol, {}).get("ssim") if compute_ssim is None else compute_ssim)}
-    if extra:
-        proto["extra"] = to_jsonable(dict(sorted(extra.items())))
+    given = dict(settings)
+    s = {k: given.pop(k) if k in given else v for k, v in _keyword_defaults(evaluate).items()
+         if k in QUALITY_SETTINGS}
+    proto = {"name": s["protocol"], "lr_source": s["lr_source"], "tile": s["tile"],
+             "tile_overlap": s["tile_overlap"] if s["tile"] else None,
+             "ssim": bool(PROTOCOLS.get(s["protocol"], {}).get("ssim") if s["compute_ssim"] is None
+                          else s["compute_ssim"])}
+    if given:
+        proto["extra"] = to_jsonable(dict(sorted(given.items())))
     try:
-        data = dataset_identity(dataset, scale, lr_source)
+        data = dataset_identity(dataset, scale, s["lr_source"])
     except (DatasetError, OSError):
         data = {"name": Path(str(getattr(dataset, "name", dataset))).name, "unresolved": True}
     return _base("quality", model_identity(model, scale, options, weights_dir=weights_dir)) | {
