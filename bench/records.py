@@ -154,7 +154,7 @@ def validate_record(obj: Any, kind: str | None = None, source: str = "record") -
     ``scale`` (int >= 1) and ``status`` (ok / failed / skipped / no_checkpoint); every known numeric
     field is a finite number or null (a quality record with status ok needs a number as ``psnr``).
     Records of other kinds (figures, challenge) only need to be JSON objects, plus numbers where the
-    challenge tables compute. Raises :class:`RecordError` naming ``source``, the field and the problem.
+    challenge tables compute (never a string). Raises :class:`RecordError` naming ``source``, the field and the problem.
     """
     if not isinstance(obj, dict):
         raise RecordError(f"{source}: not a JSON object ({type(obj).__name__})")
@@ -165,8 +165,9 @@ def validate_record(obj: Any, kind: str | None = None, source: str = "record") -
     if kind == "challenge":
         for where in (obj, *(obj[s] for s in _CHALLENGE_SUBS if isinstance(obj.get(s), dict))):
             for key in _CHALLENGE_NUMBERS:
-                if key in where and not (where[key] is None or _is_number(where[key])):
-                    raise RecordError(f"{source}: field {key!r} must be a number or null, got {where[key]!r}"[:300])
+                v = where.get(key)
+                if isinstance(v, str) or (isinstance(v, float) and not math.isfinite(v)):  # lists: per-image values
+                    raise RecordError(f"{source}: field {key!r} must be a finite number, got {v!r}"[:300])
         for key in ("team", "status", "message"):
             if key in obj and not isinstance(obj[key], str):
                 raise RecordError(f"{source}: field {key!r} must be a string, got {obj[key]!r}"[:300])
