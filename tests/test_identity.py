@@ -297,3 +297,26 @@ def test_eval_variant_is_never_the_official_record(tmp_path: Path, monkeypatch, 
     assert main(["bench", "--models", "agdn-s", "--datasets", str(ds), "--device", "cpu", "--out", str(out),
                  "--no-visual", "--no-progress", "--no-ablations", "--no-report"]) == 0
     assert "0 measured, 3 reused" in capsys.readouterr().out and fakes_bench.CALLS == []
+
+
+def test_records_of_earlier_versions_are_re_identified_or_recomputed(tmp_path: Path) -> None:
+    import torch
+
+    from bench.env import cpu_model
+
+    out, ds = _baseline(tmp_path, runtime_options={"warmup": 2, "repeats": 5})
+    for rel in ("quality/agdn-s_x4_Tiny.json", "runtime/agdn-s_x4.json"):
+        rec = _rec(out, rel)
+        del rec["identity"], rec["identity_hash"]
+        (out / rel).write_text(json.dumps(rec))
+    _run(out, ds, runtime_options={"warmup": 2, "repeats": 5})
+    # neither says enough to be trusted (the fake runtime record lacks the threads and the device name)
+    assert _measured() == {"quality", "runtime"}
+    legacy_runtime = {"kind": "runtime", "model": "agdn-s", "scale": 4, "device": "cpu", "mode": "robust",
+                      "dtype": "fp32", "input_size": [256, 256], "warmup": 2, "repeats": 5, "median_ms": 9.0,
+                      "status": "ok", "protocol": {"threads": 1, "channels_last": False, "compile": False,
+                                                   "cudnn_benchmark": None},
+                      "env": {"torch": torch.__version__, "device_name": cpu_model()}}
+    (out / "runtime/agdn-s_x4.json").write_text(json.dumps(legacy_runtime))
+    assert _run(out, ds, runtime_options={"warmup": 2, "repeats": 5}).computed == 0  # re-identified: same settings
+    assert _run(out, ds, runtime_options={"warmup": 2, "repeats": 6}).computed == 1

@@ -141,8 +141,12 @@ def test_legacy_records_are_read_listed_and_re_identified(tmp_path: Path) -> Non
     expected = identity.runtime_identity("agdn-s", 4, device="cpu", warmup=2, repeats=5)
     expected["device"]["name"], expected["torch"] = "Some CPU", "2.13.0+cpu"
     assert old["_identity_source"] == "re-identified" and old["_identity"] == identity.identity_hash(expected)
-    # legacy rows still fill the tables while nothing newer exists
+    # legacy rows still fill the tables while nothing newer exists, and the report lists them
     assert rs.find("quality", "agdn", 4, "B100")["psnr"] == 27.721
+    from reports import build_report
+
+    html = build_report(root, root / "report.html").read_text()
+    assert "Legacy records" in html and "quality/agdn_x4_B100.json" in html.split("Legacy records")[1]
 
 
 def test_one_row_per_identity_and_superseded_records(tmp_path: Path) -> None:
