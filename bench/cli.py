@@ -14,10 +14,9 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__, commands
+from .errors import UserError
 
-
-class UserError(Exception):
-    """An error caused by the user's input: printed without a traceback, exit code 2."""
+__all__ = ["UserError", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,11 +1,18 @@
 """The main job: every measurement for every model x scale x dataset, resumable, then the report.
 
 One JSON record per measurement, written atomically (temp file + fsync + rename) to
-``<out>/<kind>/<model>_x<scale>[_<dataset>][_<variant>].json``. A re-run reuses every record whose status
-is ``ok`` / ``skipped`` (and ``no_checkpoint`` while the weights are still missing); ``failed`` records are
-retried unless ``retry_failed=False``; ``force=True`` recomputes everything. A record made with other
-settings than the ones asked for (runtime device / warm-up / repeats / input size, quality protocol) is
-recomputed and replaced, so a results directory never mixes settings under one name. A measurement that raises
+``<out>/<kind>/<model>_x<scale>[_<dataset>][_<variant>].json``. Every record carries its **identity**
+(bench/identity.py: model, options, checkpoint sha256, dataset content, protocol, runtime settings,
+device, versions) and its hash. A re-run reuses a record only when its identity is exactly the one asked
+for now and its status is ``ok`` / ``skipped`` / ``no_checkpoint`` (the checkpoint's absence is part of
+the identity: fetching it makes the record stale); ``failed`` records are retried unless
+``retry_failed=False``; ``force=True`` recomputes everything. Anything else is recomputed.
+
+Records with different identities on disk: the file name holds the task (kind, model, scale, dataset)
+and the *variant*, i.e. the constructor options that differ from the registry's (``tlc=false``) or the
+AGDN ablation name, so a variant never shares a file with the official model. Settings of a run
+(device, input size, protocol, dataset content, weights, versions) are not in the name: a run with other
+settings replaces the record of that task, the older one being superseded. A measurement that raises
 becomes a ``failed`` record carrying the message and the run goes on. Models without a checkpoint (or
 whose weights are not present) get complexity and runtime; their quality record has status
 ``no_checkpoint`` and a message naming the fetch command, never a number.
@@ -24,10 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .records import read_json, to_jsonable, write_json
+from . import identity as ident
+from .records import RecordError, read_json, read_record, to_jsonable, write_json
 
 KINDS = ("complexity", "runtime", "quality")
-REUSABLE = ("ok", "skipped")
+REUSABLE = ("ok", "skipped", "no_checkpoint")
 
 # AGDN ablation variants of the paper's tables 1-4 (x4), as constructor options of models/agdn.py.
 # None: the variant's blocks are not implemented in the zoo (its row stays published-only).
@@ -45,7 +53,7 @@ ABLATION_VARIANTS: dict[str, dict[str, Any] | None] = {
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.+-]+", "-", str(text)).strip("-") or "x"
+    return re.sub(r"[^A-Za-z0-9.+=,-]+", "-", str(text)).strip("-") or "x"
 
 
 @dataclass(frozen=True)
@@ -196,47 +204,47 @@ def _checkpoint_problem(model: str, scale: int, weights_dir: str | None) -> str 
     return None
 
 
-def _listify(v: Any) -> Any:
-    return list(v) if isinstance(v, (list, tuple)) else v
+def task_options(task: Task) -> dict[str, Any]:
+    """Constructor options of ``task``'s model: an AGDN ablation's switches, else none (the official model)."""
+    return dict(ABLATION_VARIANTS.get(task.variant) or {}) if task.variant else {}
 
 
-def _same_settings(rec: dict[str, Any], task: Task, device: str, runtime_options: Mapping[str, Any],
-                   quality_options: Mapping[str, Any]) -> bool:
-    """Whether a stored record was made with the settings asked for now (else it is recomputed)."""
-    if task.kind == "runtime" and rec.get("status") == "ok":
-        if rec.get("device") and str(rec["device"]).split(":")[0] != device.split(":")[0]:
-            return False
-        for key in ("warmup", "repeats", "input_size"):
-            if key in runtime_options and key in rec and _listify(runtime_options[key]) != _listify(rec[key]):
-                return False
-    if task.kind == "quality" and rec.get("status") == "ok":
-        proto = rec.get("protocol")
-        want = quality_options.get("protocol")
-        if want and isinstance(proto, dict) and proto.get("name") and proto["name"] != want:
-            return False
-    return True
+def task_identity(task: Task, device: str, runtime_options: Mapping[str, Any], quality_options: Mapping[str, Any],
+                  weights_dir: str | None) -> dict[str, Any] | None:
+    """The identity (bench/identity.py) the record of ``task`` must have; ``None`` if it cannot be known.
+
+    ``None`` (e.g. a dataset that does not resolve) means: measure; the measurement records the error.
+    """
+    try:
+        if task.kind == "complexity":
+            out = ident.complexity_identity(task.model, task.scale, task_options(task))
+            return out | {"ablation": task.variant} if task.variant else out
+        if task.kind == "runtime":
+            return ident.runtime_identity(task.model, task.scale, task_options(task), device=device,
+                                          **runtime_options)
+        if task.kind == "quality":
+            return ident.quality_identity(task.model, task.scale, task.dataset, task_options(task),
+                                          weights_dir=weights_dir, **quality_options)
+    except Exception:  # noqa: BLE001 - an unknowable identity only means the task is measured again
+        return None
+    return None
 
 
-def _reusable(path: Path, task: Task, retry_failed: bool, weights_dir: str | None, device: str = "cpu",
-              runtime_options: Mapping[str, Any] | None = None,
-              quality_options: Mapping[str, Any] | None = None) -> bool:
-    if not path.is_file():
+def _reusable(path: Path, expected: dict[str, Any] | None, retry_failed: bool) -> bool:
+    """Whether the record at ``path`` has exactly the ``expected`` identity and a reusable status."""
+    if expected is None or not path.is_file():
         return False
     try:
-        rec = read_json(path)
-    except (OSError, ValueError):
-        return False  # corrupt (cannot happen with atomic writes, but never trust a file blindly)
-    if not isinstance(rec, dict) or not _same_settings(rec, task, device, runtime_options or {},
-                                                      quality_options or {}):
+        rec = read_record(path)
+    except RecordError:
+        return False  # unreadable or wrong types: never trust it, measure again
+    stored, _how = ident.record_identity(rec)
+    if stored is None or ident.identity_hash(stored) != ident.identity_hash(expected):
         return False
-    status = rec.get("status")
+    status = rec.get("status", "ok")
     if status in REUSABLE:
         return True
-    if status == "no_checkpoint":
-        return _checkpoint_problem(task.model, task.scale, weights_dir) is not None
-    if status == "failed":
-        return not retry_failed
-    return False
+    return status == "failed" and not retry_failed
 
 
 def _base(task: Task) -> dict[str, Any]:
@@ -250,8 +258,11 @@ def _base(task: Task) -> dict[str, Any]:
 
 def measure(task: Task, measures: Mapping[str, Callable[..., Any]], device: str,
             runtime_options: Mapping[str, Any], quality_options: Mapping[str, Any],
-            weights_dir: str | None) -> dict[str, Any]:
-    """Run one task and return its record (a failure is a ``failed`` record, never an exception)."""
+            weights_dir: str | None, identity: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Run one task and return its record (a failure is a ``failed`` record, never an exception).
+
+    ``identity`` (:func:`task_identity`) is stamped on the record with its hash.
+    """
     t0 = time.perf_counter()
     try:
         if task.kind == "complexity" and task.variant:
@@ -295,6 +306,8 @@ def measure(task: Task, measures: Mapping[str, Callable[..., Any]], device: str,
         rec["env"] = environment()
     rec["elapsed_s"] = round(time.perf_counter() - t0, 3)
     rec["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if identity is not None:
+        ident.stamp(rec, identity)
     return rec
 
 
@@ -347,6 +360,17 @@ def upfront_problems(tasks: Iterable[Task], weights_dir: str | None) -> list[str
     return lines
 
 
+def _tally(summary: BenchSummary, task: Task, rec: Mapping[str, Any], lines: Any, status: str) -> None:
+    """Count one finished task in the summary and print its progress line."""
+    if rec.get("status") == "failed":
+        summary.failed.append(f"{task.label()}: {rec.get('message', '')}")
+    elif rec.get("status") == "no_checkpoint":
+        summary.no_checkpoint.append(task.label())
+    node = rec.get("node") if isinstance(rec.get("node"), dict) else {}
+    where = f" @{node['host']}" if node.get("ray_node_id") else ""
+    lines.task_done(task.label() + where, status, None if status == "reused" else rec.get("elapsed_s"))
+
+
 def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None = None,
               datasets: Iterable[str] | None = None, device: str | None = None, out: str | Path = "results",
               force: bool = False, retry_failed: bool = True, ablations: bool = True,
@@ -354,8 +378,12 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
               runtime_options: Mapping[str, Any] | None = None, quality_options: Mapping[str, Any] | None = None,
               weights_dir: str | None = None, report: bool = True, visual: bool = True,
               progress: bool = True, fetch: bool = False, fetch_base_url: str | None = None,
-              plot: tuple[str, int] = ("B100", 4)) -> BenchSummary:
-    """Measure every model x scale x dataset into ``out`` (resumable) and write ``out/report.html``."""
+              plot: tuple[str, int] = ("B100", 4), executor: Any = None) -> BenchSummary:
+    """Measure every model x scale x dataset into ``out`` (resumable) and write ``out/report.html``.
+
+    ``executor`` (bench/executors.py) runs the measurements: ``None`` = one after another in this process;
+    a ``RayExecutor`` spreads them over a Ray cluster. Either way this process writes every record.
+    """
     from models import get_spec, list_models
 
     start = time.perf_counter()
@@ -387,23 +415,36 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
     for line in upfront_problems(tasks, weights_dir):
         lines.note(line)
 
+    pending: dict[Task, tuple[Path, dict[str, Any] | None]] = {}
     for task in tasks:
         path = out / task.relpath()
-        if not force and _reusable(path, task, retry_failed, weights_dir, device, runtime_options,
-                                   quality_options):
+        expected = task_identity(task, device, runtime_options, quality_options, weights_dir)
+        if not force and _reusable(path, expected, retry_failed):
             summary.reused += 1
-            rec = read_json(path)
-            status = "reused"
+            _tally(summary, task, read_record(path), lines, "reused")
         else:
-            rec = measure(task, measures, device, runtime_options, quality_options, weights_dir)
+            pending[task] = (path, expected)
+
+    from .executors import Job, make_executor
+
+    jobs = [Job(measure, (task, measures, device, runtime_options, quality_options, weights_dir, expected),
+                gpu=task.kind == "runtime" and device.startswith("cuda"), label=task.label(),
+                meta={"task": task, **_base(task)})
+            for task, (_path, expected) in pending.items()]
+    runner = executor if executor is not None else make_executor("local", device)
+    try:
+        for job, rec in runner.map(jobs):
+            task = job.meta["task"]
+            path, expected = pending[task]
+            rec = {k: v for k, v in rec.items() if k != "task"}
+            if expected is not None and "identity" not in rec:
+                ident.stamp(rec, expected)  # a worker that died returns a bare failed record
             write_json(path, rec)
             summary.computed += 1
-            status = str(rec.get("status"))
-        if rec.get("status") == "failed":
-            summary.failed.append(f"{task.label()}: {rec.get('message', '')}")
-        elif rec.get("status") == "no_checkpoint":
-            summary.no_checkpoint.append(task.label())
-        lines.task_done(task.label(), status, None if status == "reused" else rec.get("elapsed_s"))
+            _tally(summary, task, rec, lines, str(rec.get("status")))
+    finally:
+        if executor is None:
+            runner.close()
     if visual:
         _visual_figure(out, models, datasets, device, weights_dir, force, summary)
     if report:

@@ -80,6 +80,7 @@ def render_html(rs: ResultSet, dataset: str = "B100", scale: int = 4, year: int 
     ctx: dict[str, Any] = {
         "title": title, "root": str(rs.root or ""), "generated": _dt.datetime.now(_dt.timezone.utc).strftime(
             "%Y-%m-%d %H:%M UTC"), "counts": counts, "errors": rs.errors,
+        "legacy": rs.legacy, "superseded": rs.superseded,
         "table5": by_id["table5"], "quality": by_id["quality"],
         "ablations": [t for t in tables if t.id.startswith("ablation")],
         "challenge": challenge, "challenge_svg": runtime_psnr_svg(challenge_rows(crec, year)) if crec else "",

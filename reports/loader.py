@@ -1,12 +1,22 @@
 """Load a results directory (one JSON record per measurement) into a :class:`ResultSet`.
 
-Layout (see CONTRACTS.md): ``<out>/<kind>/<model>_x<scale>[_<dataset>][_<variant>].json`` with ``kind``
-one of complexity / runtime / quality, and ``<out>/challenge/<team>.json``. The loader trusts the
-``kind``/``model``/``scale``/``dataset``/``variant`` fields inside each record, not the file name, and
-falls back to the folder name when a record has no ``kind``. A file that is not valid JSON is listed in
-:attr:`ResultSet.errors` (shown in the report) instead of aborting the report. An official NTIRE
-``results.json`` (team -> {valid_ave_psnr, ...}) dropped into ``challenge/`` is expanded to one
-record per team.
+Layout (see CONTRACTS.md and bench/run.py): ``<out>/<kind>/<model>_x<scale>[_<dataset>][_<variant>].json``
+with ``kind`` one of complexity / runtime / quality, and ``<out>/challenge/<team>.json``. The loader
+trusts the fields inside each record, not the file name, and falls back to the folder name when a
+record has no ``kind``. Every record goes through the validating reader
+(:func:`bench.records.validate_record`): a file that is not valid JSON, or whose fields have the wrong
+types (``"psnr": "abc"``, ``"scale": null``), is listed in :attr:`ResultSet.errors` (shown in the
+report) instead of aborting the report.
+
+One row per identity (bench/identity.py): of several records with the same identity only the newest
+is kept; a record that did not produce a number (``no_checkpoint``, ``failed``, ``skipped``) is
+superseded by a newer ``ok`` record of the same model/scale/dataset/variant; a record written before
+identities existed is re-identified from its own fields where they determine it, otherwise it is
+*legacy* (:attr:`ResultSet.legacy`) and superseded by any identified record of the same task. Dropped
+records are listed in :attr:`ResultSet.superseded`, never shown in a table. Records of a model variant
+(constructor options other than the registry's, or an AGDN ablation) keep their ``variant`` label.
+An official NTIRE ``results.json`` (team -> {valid_ave_psnr, ...}) dropped into ``challenge/`` is
+expanded to one record per team.
 """
 
 from __future__ import annotations
@@ -15,6 +25,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bench.identity import identity_hash, record_identity
+from bench.records import RECORD_KINDS, RecordError, validate_record
 
 KINDS = ("complexity", "runtime", "quality", "challenge", "visual")
 
@@ -25,7 +38,9 @@ class ResultSet:
 
     root: Path | None = None
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    errors: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (file, why it is unreadable)
+    legacy: list[tuple[str, str]] = field(default_factory=list)  # (file, what is unknown) - still readable
+    superseded: list[tuple[str, str]] = field(default_factory=list)  # (file, by which record) - not in tables
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return self.records.get(kind, [])
@@ -37,8 +52,11 @@ class ResultSet:
 
     def find(self, kind: str, model: str, scale: int, dataset: str | None = None,
              variant: str | None = None) -> dict[str, Any] | None:
-        """The record of ``kind`` for ``model``/``scale`` (and ``dataset``/``variant``), or ``None``."""
-        for r in self.of(kind):
+        """The record of ``kind`` for ``model``/``scale`` (and ``dataset``/``variant``), or ``None``.
+
+        With several (other settings: identities differ) the newest ``ok`` record wins, then the newest.
+        """
+        for r in sorted(self.of(kind), key=lambda r: (r.get("status", "ok") == "ok", _created(r)), reverse=True):
             if r.get("model") != model or int(r.get("scale") or 0) != int(scale):
                 continue
             if dataset is not None and r.get("dataset") != dataset:
@@ -91,18 +109,79 @@ def load_results(root: str | Path) -> ResultSet:
         folder = rel.parts[0] if len(rel.parts) > 1 else None
         try:
             obj = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            rs.errors.append((str(rel), f"unreadable record: {exc}"))
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            rs.errors.append((str(rel), f"unreadable record: {exc}"[:500]))
             continue
         if _is_official_results(obj):
             for team, row in obj.items():
-                rs.add({"kind": "challenge", "team": team, "source": str(rel), **row})
+                try:
+                    rs.add(validate_record({"kind": "challenge", "team": str(team), "source": str(rel), **row},
+                                           source=f"{rel} [{team}]"))
+                except RecordError as exc:
+                    rs.errors.append((f"{rel} [{team}]", f"unreadable record: {exc}"))
             continue
-        if not isinstance(obj, dict):
-            rs.errors.append((str(rel), "not a JSON object"))
+        try:
+            validate_record(obj, folder, source=str(rel))
+        except RecordError as exc:
+            rs.errors.append((str(rel), f"unreadable record: {str(exc).removeprefix(str(rel) + ': ')}"))
             continue
         obj.setdefault("_file", str(rel))
         if folder == "challenge" and "team" not in obj:
             obj["team"] = path.stem
         rs.add(obj, kind=folder if folder in KINDS else None)
+    _identify(rs)
     return rs
+
+
+def _created(r: dict[str, Any]) -> str:
+    return str(r.get("created") or "")
+
+
+def _task_key(r: dict[str, Any]) -> tuple:
+    return (r.get("kind"), r.get("model"), r.get("scale"), r.get("dataset"), r.get("variant") or None)
+
+
+def _identify(rs: ResultSet) -> None:
+    """Attach ``_identity`` (hash or None) / ``_legacy`` to zoo records, then drop superseded ones."""
+    for kind in RECORD_KINDS:
+        recs = rs.of(kind)
+        for r in recs:
+            ident, how = record_identity(r)
+            r["_identity"] = identity_hash(ident) if ident is not None else None
+            r["_identity_source"] = how
+            if how == "legacy":
+                r["_legacy"] = True
+                rs.legacy.append((r["_file"], "written before records carried an identity (settings, weights or "
+                                  "dataset content unknown); the next `esr-bench bench` recomputes it"))
+        drop: dict[int, str] = {}
+        newest: dict[str, dict[str, Any]] = {}
+        for r in sorted(recs, key=lambda r: (_created(r), r["_file"]), reverse=True):
+            h = r["_identity"]
+            if h is None:
+                continue
+            if h in newest:
+                drop[id(r)] = f"same identity as the newer {newest[h]['_file']}"
+            else:
+                newest[h] = r
+        tasks: dict[tuple, list[dict[str, Any]]] = {}
+        for r in recs:
+            if id(r) not in drop:
+                tasks.setdefault(_task_key(r), []).append(r)
+        for group in tasks.values():
+            if len(group) < 2:
+                continue
+            for r in group:
+                others = [o for o in group if o is not r]
+                if r.get("_legacy"):
+                    by = next((o for o in others if not o.get("_legacy")), None)
+                    if by is not None:
+                        drop[id(r)] = f"legacy record superseded by {by['_file']}"
+                        continue
+                if r.get("status", "ok") != "ok":
+                    by = next((o for o in others if o.get("status", "ok") == "ok" and _created(o) >= _created(r)
+                               and not (o.get("_legacy") and not r.get("_legacy"))), None)
+                    if by is not None:
+                        drop[id(r)] = f"{r.get('status')} record superseded by the measured {by['_file']}"
+        if drop:
+            rs.superseded += [(r["_file"], drop[id(r)]) for r in recs if id(r) in drop]
+            rs.records[kind] = [r for r in recs if id(r) not in drop]

@@ -86,6 +86,12 @@ def _label(model: str) -> str:
         return model
 
 
+def _record_label(r: dict[str, Any]) -> str:
+    """Model label of a record, marking a variant (constructor options other than the registry's)."""
+    label = _label(str(r.get("model")))
+    return f"{label} [variant: {r['variant']}]" if r.get("variant") else label
+
+
 def _published_name(model: str) -> str | None:
     try:
         from models import get_spec
@@ -327,19 +333,23 @@ def runtime_table(rs: ResultSet) -> Table:
         "Per-forward wall-clock time after warm-up (synchronised on GPU); the mode, warm-up and repeat counts "
         "of each row are in its record's protocol."))
     for model, scale in rs.models():
-        r = rs.find("runtime", model, scale)
-        if r is None:
-            continue
-        size = r.get("input_size")
-        t.rows.append({
-            "model": model, "label": _label(model), "scale": scale, "device": r.get("device"),
-            "input": f"{size[0]}x{size[1]}" if isinstance(size, (list, tuple)) and len(size) == 2 else size,
-            "mode": r.get("mode"), "median_ms": r.get("median_ms"), "mean_ms": r.get("mean_ms"),
-            "iqr_ms": r.get("iqr_ms"), "peak_mem_forward_mib": r.get("peak_mem_forward_mib"),
-            "status": "ok" if r.get("status") == "ok" else f"{r.get('status')}: {r.get('message', '')}",
-        })
+        for r in rs.of("runtime"):  # one row per identity (device, input size, ...): superseded ones are gone
+            if r.get("model") != model or r.get("scale") != scale or r.get("variant"):
+                continue
+            _runtime_row(t, r, model, scale)
     t.mark_best()
     return t
+
+
+def _runtime_row(t: Table, r: dict[str, Any], model: str, scale: int) -> None:
+    size = r.get("input_size")
+    t.rows.append({
+        "model": model, "label": _record_label(r), "scale": scale, "device": r.get("device"),
+        "input": f"{size[0]}x{size[1]}" if isinstance(size, (list, tuple)) and len(size) == 2 else size,
+        "mode": r.get("mode"), "median_ms": r.get("median_ms"), "mean_ms": r.get("mean_ms"),
+        "iqr_ms": r.get("iqr_ms"), "peak_mem_forward_mib": r.get("peak_mem_forward_mib"),
+        "status": "ok" if r.get("status") == "ok" else f"{r.get('status')}: {r.get('message', '')}",
+    })
 
 
 def quality_table(rs: ResultSet) -> Table:
@@ -352,12 +362,10 @@ def quality_table(rs: ResultSet) -> Table:
         "(paper: Y channel, border = scale, uint8 rounding)."))
     for q in sorted(rs.of("quality"), key=lambda q: (q.get("scale", 0), _dataset_order(q.get("dataset", "")),
                                                      q.get("model", ""))):
-        if q.get("variant"):
-            continue
         proto = q.get("protocol")
         ok = q.get("status") == "ok"
         t.rows.append({
-            "model": q.get("model"), "label": _label(str(q.get("model"))), "scale": q.get("scale"),
+            "model": q.get("model"), "label": _record_label(q), "scale": q.get("scale"),
             "dataset": q.get("dataset"),
             "protocol": proto.get("name") if isinstance(proto, dict) else proto, "n_images": q.get("n_images"),
             "psnr": q.get("psnr") if ok else None, "ssim": q.get("ssim") if ok else None,

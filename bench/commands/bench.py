@@ -1,7 +1,9 @@
 """``esr-bench bench``: complexity, runtime and quality of every model x scale x dataset, then the report.
 
-Records go to ``--out`` (default ``results/``) as ``<kind>/<model>_x<scale>[_<dataset>].json``; a re-run
-reuses finished records (resume after a crash or Ctrl-C), ``--force`` recomputes them.
+Records go to ``--out`` (default ``results/``) as ``<kind>/<model>_x<scale>[_<dataset>][_<variant>].json``;
+a re-run reuses a finished record only when its identity (model, options, checkpoint sha256, dataset
+content, protocol, runtime settings, device, versions; see bench/identity.py) is exactly the one asked
+for now (resume after a crash or Ctrl-C); ``--force`` recomputes them.
 """
 
 from __future__ import annotations

@@ -46,9 +46,25 @@ def _fmt(v: float | None, digits: int) -> str:
     return f"{v:.{digits}f}"
 
 
+def _identified(record: Any, args: argparse.Namespace, scale: int, options: dict[str, Any]) -> dict[str, Any]:
+    """The record as JSON with its identity (bench/identity.py), the zoo's canonical model name and a time."""
+    import time
+
+    from ..identity import quality_identity, stamp
+    from ..records import to_jsonable
+
+    rec = to_jsonable(record)
+    identity = quality_identity(args.model, scale, args.dataset, options, weights_dir=args.weights_dir,
+                                protocol=args.protocol, lr_source=args.lr, tile=args.tile,
+                                tile_overlap=args.tile_overlap, compute_ssim=args.ssim)
+    rec["model"] = identity["model"]["model"]
+    rec["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return stamp(rec, identity)
+
+
 def _run(args: argparse.Namespace) -> int:
     from ..quality import evaluate
-    from ..records import to_jsonable, write_json
+    from ..records import write_json
 
     if args.tile is not None and args.tile <= 0:
         raise UserError("--tile must be a positive number of LR pixels")
@@ -78,11 +94,15 @@ def _run(args: argparse.Namespace) -> int:
         if options:
             raise UserError(f"model option rejected ({', '.join(options)}): {exc}") from exc
         raise
+    rec = _identified(record, args, scale, options)
     if args.out:
-        dest = Path(args.out) / "quality" / f"{record.model}_x{record.scale}_{record.dataset}.json"
-        write_json(dest, record)
+        from ..run import Task
+
+        # the official model's record shares bench's file; a variant (--set) gets its own (see bench/run.py)
+        write_json(Path(args.out) / Task("quality", rec["model"], scale, rec["dataset"], rec.get("variant")).relpath(),
+                   rec)
     if args.json:
-        print(json.dumps(to_jsonable(record), indent=2))
+        print(json.dumps(rec, indent=2))
     else:
         p = record.protocol
         print(f"{record.model} x{record.scale} on {record.dataset} ({record.dataset_path})")
