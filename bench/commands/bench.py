@@ -13,7 +13,7 @@ import argparse
 
 def _run(args: argparse.Namespace) -> int:
     from bench.cli import UserError
-    from bench.run import run_bench, summary_lines
+    from bench.run import default_device, run_bench, summary_lines
     from models import get_spec
 
     for m in args.models or ():
@@ -30,8 +30,6 @@ def _run(args: argparse.Namespace) -> int:
                 raise UserError(f"--datasets {d}: {exc}") from exc
     runtime_options = None
     if args.runtime_repeats is not None or args.runtime_warmup is not None or args.runtime_size is not None:
-        from bench.run import default_device
-
         cuda = (args.device or default_device()).startswith("cuda")
         runtime_options = {"warmup": args.runtime_warmup if args.runtime_warmup is not None else (10 if cuda else 2),
                            "repeats": args.runtime_repeats if args.runtime_repeats is not None else (30 if cuda else 5)}
@@ -42,6 +40,14 @@ def _run(args: argparse.Namespace) -> int:
 
         if not torch.cuda.is_available():
             raise UserError(f"--device {args.device}: CUDA is not available here (use --device cpu)")
+    executor = None
+    if args.executor != "local" or args.address:
+        from bench.executors import make_executor
+
+        try:
+            executor = make_executor(args.executor, args.device or default_device(), address=args.address)
+        except (RuntimeError, ValueError) as exc:
+            raise UserError(f"--executor {args.executor}: {exc}") from exc
     try:
         summary = run_bench(models=args.models, scales=args.scales, datasets=args.datasets, device=args.device,
                             out=args.out, force=args.force, retry_failed=not args.keep_failed,
@@ -50,9 +56,12 @@ def _run(args: argparse.Namespace) -> int:
                             report=not args.no_report, visual=not args.no_visual,
                             progress=not args.no_progress,
                             fetch=args.fetch_weights, fetch_base_url=args.weights_base_url,
-                            plot=(args.plot_dataset, args.plot_scale))
+                            plot=(args.plot_dataset, args.plot_scale), executor=executor)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
+    finally:
+        if executor is not None:
+            executor.close()
     print("\n".join(summary_lines(summary)))
     return 1 if summary.failed and args.strict else 0
 
@@ -85,5 +94,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--progress", action="store_true", help=argparse.SUPPRESS)  # kept for old scripts: always on
     p.add_argument("--no-progress", action="store_true",
                    help="no progress lines (default: one line per finished measurement on stderr)")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="where measurements run: here one after another (default), or as Ray tasks (runtime tasks "
+                        "get a whole GPU each); records are written here either way. Needs: pip install "
+                        "'esr-bench[ray]'")
+    p.add_argument("--address", default=None,
+                   help="with --executor ray: join this cluster ('auto' or host:port; default: start a local one)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any measurement failed")
     p.set_defaults(func=_run)
