@@ -180,7 +180,7 @@ def test_one_row_per_identity_and_superseded_records(tmp_path: Path) -> None:
     assert rs.find("quality", "agdn-s", 4, "Set5")["psnr"] == 27.5
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(base=st.sampled_from([QUALITY, RUNTIME, COMPLEXITY]),
        changes=st.dictionaries(st.sampled_from(FIELDS + ["uncounted", "warnings", "kind"]), json_values, max_size=3))
