@@ -77,7 +77,7 @@ _OPT_NUM = "number or null"
 _COMMON: dict[str, Any] = {
     "model": str, "scale": "positive int", "status": STATUSES, "message": (str, None), "variant": (str, None),
     "options": (dict, None), "identity": (dict, None), "identity_hash": (str, None), "env": (dict, None),
-    "protocol": (dict, None), "created": (str, None), "elapsed_s": _OPT_NUM,
+    "protocol": (dict, None), "created": (str, None), "elapsed_s": _OPT_NUM, "dataset": (str, None),
 }
 _KIND_FIELDS: dict[str, dict[str, Any]] = {
     "complexity": {k: _OPT_NUM for k in (

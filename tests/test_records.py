@@ -31,6 +31,7 @@ COMPLEXITY = {"kind": "complexity", "model": "agdn-s", "scale": 4, "params": 692
     ({"per_image": [{"name": "a", "psnr": "x"}]}, "per_image"), ({"psnr": None}, "psnr"),
     ({"protocol": "paper"}, "protocol"), ({"kind": 5}, "kind"), ({"identity": []}, "identity"),
     ({"kind": "complexity", "uncounted": {"thop": 5}}, "uncounted"), ({"kind": "complexity", "warnings": [1]}, "warn"),
+    ({"kind": "complexity", "dataset": []}, "dataset"),
 ])
 def test_wrong_types_are_record_errors(bad: dict, field: str) -> None:
     with pytest.raises(RecordError, match=field) as info:
