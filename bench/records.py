@@ -77,14 +77,14 @@ _OPT_NUM = "number or null"
 _COMMON: dict[str, Any] = {
     "model": str, "scale": "positive int", "status": STATUSES, "message": (str, None), "variant": (str, None),
     "options": (dict, None), "identity": (dict, None), "identity_hash": (str, None), "env": (dict, None),
-    "protocol": (dict, None), "created": (str, None), "elapsed_s": _OPT_NUM,
+    "protocol": (dict, None), "created": (str, None), "elapsed_s": _OPT_NUM, "dataset": (str, None),
 }
 _KIND_FIELDS: dict[str, dict[str, Any]] = {
     "complexity": {k: _OPT_NUM for k in (
         "params", "params_before_forward", "params_trainable", "params_thop", "fvcore_flops_lr256",
         "ntire22_hook_flops_lr256", "thop_macs_hr1280x720", "ptflops_macs_hr1280x720", "fvcore_flops_hr1280x720",
         "torch_flops_lr256", "ntire_activations_lr256", "ntire_convs_lr256")}
-    | {"uncounted": (dict, None), "warnings": (list, None), "variant_options": (dict, None)},
+    | {"uncounted": "object of lists or null", "warnings": "list of strings or null", "variant_options": (dict, None)},
     "runtime": {k: _OPT_NUM for k in (
         "median_ms", "mean_ms", "std_ms", "min_ms", "p90_ms", "iqr_ms", "cv", "peak_mem_forward_mib",
         "peak_mem_total_mib", "ave_time_ms", "warmup", "repeats")}
@@ -124,6 +124,10 @@ def _check(value: Any, rule: Any) -> bool:
     if rule == "size or null":
         return value is None or (isinstance(value, list) and len(value) == 2 and all(
             isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value))
+    if rule == "object of lists or null":
+        return value is None or (isinstance(value, dict) and all(isinstance(v, list) for v in value.values()))
+    if rule == "list of strings or null":
+        return value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value))
     if rule == "list of numbers":
         return isinstance(value, list) and all(_is_number(v) for v in value)
     if rule == "per-image list":

@@ -137,8 +137,9 @@ def _created(r: dict[str, Any]) -> str:
     return str(r.get("created") or "")
 
 
-def _task_key(r: dict[str, Any]) -> tuple:
-    return (r.get("kind"), r.get("model"), r.get("scale"), r.get("dataset"), r.get("variant") or None)
+def _task_key(r: dict[str, Any]) -> str:
+    return json.dumps([r.get(k) for k in ("kind", "model", "scale", "dataset")] + [r.get("variant") or None],
+                      sort_keys=True, default=str)
 
 
 def _identify(rs: ResultSet) -> None:
@@ -163,7 +164,7 @@ def _identify(rs: ResultSet) -> None:
                 drop[id(r)] = f"same identity as the newer {newest[h]['_file']}"
             else:
                 newest[h] = r
-        tasks: dict[tuple, list[dict[str, Any]]] = {}
+        tasks: dict[str, list[dict[str, Any]]] = {}
         for r in recs:
             if id(r) not in drop:
                 tasks.setdefault(_task_key(r), []).append(r)

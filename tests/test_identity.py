@@ -320,3 +320,16 @@ def test_records_of_earlier_versions_are_re_identified_or_recomputed(tmp_path: P
     (out / "runtime/agdn-s_x4.json").write_text(json.dumps(legacy_runtime))
     assert _run(out, ds, runtime_options={"warmup": 2, "repeats": 5}).computed == 0  # re-identified: same settings
     assert _run(out, ds, runtime_options={"warmup": 2, "repeats": 6}).computed == 1
+
+
+def test_a_real_runtime_record_re_identifies_to_the_identity_bench_asks_for() -> None:
+    """reidentify() reads the fields measure_runtime really writes (not only the fakes' ones)."""
+    from bench.records import to_jsonable
+    from bench.runtime import measure_runtime
+
+    settings = {"input_size": (32, 32), "warmup": 1, "repeats": 2, "channels_last": True}
+    rec = to_jsonable(measure_runtime("agdn-s", 4, device="cpu", memory=False, **settings))
+    assert rec["status"] == "ok"
+    expected = identity.runtime_identity("agdn-s", 4, device="cpu", **settings)
+    assert identity.reidentify(rec) == expected
+    assert identity.reidentify(rec | {"dtype": "bf16"}) != expected

@@ -30,6 +30,8 @@ COMPLEXITY = {"kind": "complexity", "model": "agdn-s", "scale": 4, "params": 692
     ({"model": 3}, "model"), ({"status": "great"}, "status"), ({"dataset": None}, "dataset"),
     ({"per_image": [{"name": "a", "psnr": "x"}]}, "per_image"), ({"psnr": None}, "psnr"),
     ({"protocol": "paper"}, "protocol"), ({"kind": 5}, "kind"), ({"identity": []}, "identity"),
+    ({"kind": "complexity", "uncounted": {"thop": 5}}, "uncounted"), ({"kind": "complexity", "warnings": [1]}, "warn"),
+    ({"kind": "complexity", "dataset": []}, "dataset"),
 ])
 def test_wrong_types_are_record_errors(bad: dict, field: str) -> None:
     with pytest.raises(RecordError, match=field) as info:
@@ -177,3 +179,18 @@ def test_one_row_per_identity_and_superseded_records(tmp_path: Path) -> None:
     assert rows == [("AGDN-S", 27.5), ("AGDN-S [variant: tlc=false]", 27.3)]
     assert sorted(r["input"] for r in runtime_table(rs).rows if r["model"] == "agdn-s") == ["256x256", "64x64"]
     assert rs.find("quality", "agdn-s", 4, "Set5")["psnr"] == 27.5
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(base=st.sampled_from([QUALITY, RUNTIME, COMPLEXITY]),
+       changes=st.dictionaries(st.sampled_from(FIELDS + ["uncounted", "warnings", "kind"]), json_values, max_size=3))
+def test_any_record_content_gives_tables_or_an_unreadable_entry(tmp_path_factory, base, changes) -> None:
+    """The report never fails on a record's content: it lists it as unreadable or builds every table."""
+    from reports.html import all_tables
+    from reports.loader import load_results
+
+    root = build_results(tmp_path_factory.mktemp("res"))
+    write(root, f"{base['kind']}/odd.json", base | {"model": "bsrn", "scale": 2} | changes)  # a row of its own
+    rs = load_results(root)
+    assert len(all_tables(rs)) >= 4
