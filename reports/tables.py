@@ -371,7 +371,7 @@ def counting_table(rs: ResultSet) -> Table:
         row["_summary"] = {}
         if unc:  # the HTML shows the count and folds the list away
             n = len({str(op) for v in unc.values() for op in v})
-            row["_summary"]["uncounted"] = f"{n} op type{'s' if n != 1 else ''} ({', '.join(unc)})"
+            row["_summary"]["uncounted"] = f"{n} op type{'s' if n != 1 else ''}"
         warns = list(c.get("warnings") or [])
         if c.get("status") != "ok":
             warns.insert(0, f"{c.get('status')}: {c.get('message', '')}")

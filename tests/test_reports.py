@@ -364,3 +364,57 @@ def test_figure_visual_cli(tmp_path: Path, capsys) -> None:
     assert re.search(r"data:image/(webp|png);base64,", html) and "img092 x4" in html
     assert main(["figure", "visual", "--models", "agdn-s", "--dataset", str(tmp_path / "Tiny"), "--image",
                  "nope"]) == 2
+
+
+def test_counting_lists_and_environment_are_folded(results: Path) -> None:
+    html = build_report(results, figures=False).read_text()
+    # the fake AGDN record: thop skipped LayerNorm2d -> "1 op type", the list one click away
+    cells = {a["data-model"]: [t for _, t in c] for a, c in _rows(html, "counting")}
+    assert cells["agdn"][-2] == "1 op typethop: LayerNorm2d"  # summary text + folded details text
+    assert "<details class=\"cell\"><summary>1 op type</summary><div>thop: LayerNorm2d</div></details>" in html
+    env = html[html.index('<h2 id="environment">'):]
+    assert '<td class="text">torch</td><td class="text">2.x</td>' in env
+    assert "<details><summary>Full environment records (1 distinct)</summary>" in env
+
+
+def test_protocol_timings_do_not_multiply_protocols(results: Path) -> None:
+    for i, model in enumerate(("agdn", "agdn-s")):
+        rec = json.loads((results / f"complexity/{model}_x4.json").read_text())
+        rec["protocol"] = {"name": "complexity", "hr": [720, 1280], "seconds": 10.0 + i,
+                           "seconds_by_counter": {"fvcore": i}}
+        write(results, f"complexity/{model}_x4.json", rec)
+    html = build_report(results, figures=False).read_text()
+    assert "complexity protocol (1 distinct)" in html and "seconds_by_counter" not in html
+
+
+@pytest.mark.slow
+def test_whole_zoo_report_under_300_kb(tmp_path: Path) -> None:
+    """40 model/scale pairs x Set5, Set14, samples, ablation variants and a visual comparison."""
+    from tests.fakes_report import build_zoo_results
+
+    root = build_zoo_results(tmp_path / "zoo")
+    html = build_report(root, figures=False)
+    size = html.stat().st_size
+    text = html.read_text()
+    assert len(re.findall(r'class="fig figure1"', text)) == 10  # B100 x4 + 3 datasets x 3 scales
+    assert 'data-table="table5-Set5"' in text and "data:image/" in text
+    assert size < 300_000, f"report is {size / 1000:.0f} KB"
+
+
+def test_terminal_summary_lists_this_run_only(tmp_path: Path, monkeypatch, capsys, shared: Path) -> None:
+    import bench.run
+    from bench.cli import main
+    from tests.fakes_bench import FAKES
+
+    monkeypatch.setattr(bench.run, "default_measures", lambda: dict(FAKES))
+    monkeypatch.setenv("ESR_BENCH_DATA", str(shared / "datasets"))
+    out = tmp_path / "res"
+    common = ["--datasets", "Set5", "--device", "cpu", "--out", str(out), "--no-visual", "--no-progress",
+              "--no-report", "--no-ablations"]
+    assert main(["bench", "--models", "agdn-s", "rlfn", *common]) == 0
+    capsys.readouterr()
+    assert main(["bench", "--models", "agdn-s", *common]) == 0
+    text = capsys.readouterr().out
+    rows = [line for line in text.splitlines() if re.match(r"^  \S+ x\d+: ", line)]
+    assert rows == [next(line for line in rows if line.startswith("  agdn-s x4: "))]
+    assert f"(2 other model/scale results in {out} not part of this run" in text  # rlfn x2 and x4
