@@ -232,11 +232,16 @@ def table5(rs: ResultSet, include_published_only: bool = True, dataset: str = "B
         c = rs.find("complexity", model, scale)
         pname = _published_name(model)
         pub = published_row(pname, scale) if pname and with_pub else {}
-        if pub:
+        if pub and any(not q.get("options") for q in quality):
             measured_pairs.add((pname, scale))
         for q in quality:
-            row: dict[str, Any] = {"model": model, "label": _label(model), "scale": scale, "dataset": dataset,
-                                   "protocol": protocol, "_classes": {}, "_titles": {}}
+            from .leaderboard import variant_of
+
+            variant = variant_of(q)  # a record made with options other than the registry's
+            row: dict[str, Any] = {"model": model, "label": _label(model) + (f" [variant: {variant}]" if variant
+                                                                             else ""), "scale": scale,
+                                   "dataset": dataset, "protocol": protocol, "variant": variant, "_classes": {},
+                                   "_titles": {}}
             row["m_params_k"] = paper_params_k(c)
             row["params_exact"] = c.get("params") if _ok(c) else None
             row["m_madds_g"] = paper_madds_g(c)

@@ -418,3 +418,14 @@ def test_terminal_summary_lists_this_run_only(tmp_path: Path, monkeypatch, capsy
     rows = [line for line in text.splitlines() if re.match(r"^  \S+ x\d+: ", line)]
     assert rows == [next(line for line in rows if line.startswith("  agdn-s x4: "))]
     assert f"(2 other model/scale results in {out} not part of this run" in text  # rlfn x2 and x4
+
+
+def test_variant_records_are_marked(results: Path) -> None:
+    q = json.loads((results / "quality/agdn-s_x4_B100.json").read_text())
+    write(results, "quality/agdn-s_x4_B100_notlc.json", {**q, "options": {"tlc": False}, "psnr": 27.40})
+    t = table5(load_results(results))
+    labels = sorted(r["label"] for r in t.rows if r["model"] == "agdn-s")
+    assert labels == ["AGDN-S", "AGDN-S [variant: tlc=False]"]
+    from reports.plots import measured_points
+
+    assert [p["model"] for p in measured_points(load_results(results), "B100", 4)] == ["agdn", "agdn-s"]
