@@ -63,7 +63,8 @@ def _compact(svg: str) -> str:
     matplotlib auto-generated group ids (``published-*`` / ``point-*`` / clip and marker ids are kept)."""
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
     svg = _AUTO_ID.sub("", svg)
-    svg = re.sub(r"(\d+\.\d)\d+", r"\1", svg)
+    # coordinates inside tags only: text content (tick labels, names) must stay exactly as drawn
+    svg = re.sub(r"<[^<>]+>", lambda m: re.sub(r"(\d+\.\d)\d+", r"\1", m.group(0)), svg)
     svg = re.sub(r" transform=\"rotate\(-0 [\d.]+ [\d.]+\)\"", "", svg)
     svg = re.sub(r"\s*\n\s*", "\n", svg)
     return re.sub(r"<g>\n(<use [^>]*/>)\n</g>", r"\1", svg)

@@ -429,3 +429,13 @@ def test_variant_records_are_marked(results: Path) -> None:
     from reports.plots import measured_points
 
     assert [p["model"] for p in measured_points(load_results(results), "B100", 4)] == ["agdn", "agdn-s"]
+
+
+def test_inline_svg_keeps_tick_labels_exact() -> None:
+    from reports import ResultSet
+    from reports.plots import figure1_svg
+
+    svg, _ = figure1_svg(ResultSet(), "B100", 4)
+    ticks = re.findall(r"<text[^>]*>([\d.]+)</text>", svg)
+    # B100 x4 PSNRs span 27.52-27.72 dB: matplotlib ticks every 0.05 dB; all distinct, with two decimals
+    assert len(ticks) == len(set(ticks)) and "27.55" in ticks and "27.65" in ticks
