@@ -12,7 +12,7 @@ import jinja2
 from .challenge import challenge_rows, challenge_tables, results_txt
 from .leaderboard import leaderboard_json
 from .loader import ResultSet, load_results
-from .plots import figure1_svg, figure_pairs, runtime_psnr_svg, write_figures
+from .plots import _slug, figure1, figure_pairs, inline_svg, runtime_psnr_svg, save_figure, write_figures
 from .tables import Table, ablation_tables, counting_table, runtime_table, table5_tables
 from .visual import image_data_uri
 
@@ -91,21 +91,25 @@ def environment_summary(rs: ResultSet) -> list[tuple[str, str]]:
 
 
 def render_html(rs: ResultSet, dataset: str = "B100", scale: int = 4, year: int | None = None,
-                title: str = "esr-bench report", figures_dir: str | None = None) -> str:
+                title: str = "esr-bench report", figures_dir: str | None = None,
+                save_to: str | Path | None = None) -> str:
     """The report as one self-contained HTML page (inline CSS, JS, SVG and PNG; nothing fetched at view time).
 
     ``dataset``/``scale``: the figure 1 shown first (the paper's B100 x4 by default; drawn from the
     published rows alone when not measured). ``figures_dir``: relative folder holding the PDF/SVG/PNG
-    figure files, linked from each figure when given.
+    figure files, linked from each figure when given; ``save_to``: folder where those files are written.
     """
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
     figures = []
     for d, s in figure_pairs(rs, dataset, scale):
-        svg, info = figure1_svg(rs, d, s)
+        fig, info = figure1(rs, d, s)
+        if save_to is not None:  # the same figure as PDF/SVG/PNG files: drawn once, identical styling
+            save_figure(fig, Path(save_to) / f"figure1_{_slug(d)}_x{s}")
+        svg = inline_svg(fig)
         first = not figures
         figures.append({"key": f"{d}-x{s}", "svg": svg if first else "", "gz": "" if first else _gzip_b64(svg),
-                        "stem": f"figure1_{d}_x{s}", **info})
+                        "stem": f"figure1_{_slug(d)}_x{s}", **info})
     tables = all_tables(rs, year)
     challenge = [t for t in tables if t.id.startswith("challenge")]
     crec = rs.of("challenge")
@@ -160,10 +164,10 @@ def build_report(results: str | Path | ResultSet, out: str | Path | None = None,
         write_figures(rs, out, dataset, scale)
         return _readable(out)
     if fmt == "html":
-        if figures:
-            write_figures(rs, out.parent / FIGURES_DIR, dataset, scale)
-            _readable(out.parent / FIGURES_DIR)
-        html = render_html(rs, dataset, scale, year, figures_dir=FIGURES_DIR if figures else None)
+        folder = out.parent / FIGURES_DIR if figures else None
+        html = render_html(rs, dataset, scale, year, figures_dir=FIGURES_DIR if figures else None, save_to=folder)
+        if folder is not None:
+            _readable(folder)
         return _readable(atomic_write_text(out, html))
     tables = all_tables(rs, year)
     if fmt == "csv":

@@ -45,6 +45,11 @@ def _highlight(model: str) -> bool:
     return model.lower().startswith("agdn")
 
 
+def inline_svg(fig: Figure) -> str:
+    """``fig`` as compact SVG text for inlining in HTML (see :func:`_compact`); closes the figure."""
+    return _svg(fig)
+
+
 def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     with plt.rc_context(STYLE):
