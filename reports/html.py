@@ -119,7 +119,9 @@ def render_html(rs: ResultSet, dataset: str = "B100", scale: int = 4, year: int 
         "title": title, "root": str(rs.root or ""), "generated": _dt.datetime.now(_dt.timezone.utc).strftime(
             "%Y-%m-%d %H:%M UTC"), "counts": counts, "errors": rs.errors,
         "leaderboard_json": leaderboard_json(rs),
-        "table5": [t for t in tables if t.id.startswith("table5")],
+        # the page's table 5 is the paper's: its datasets under its protocol (other datasets/protocols are
+        # leaderboard views and export tables)
+        "table5": [t for t in tables if t.id.startswith("table5") and any(c.key.startswith("p_") for c in t.columns)],
         "ablations": [t for t in tables if t.id.startswith("ablation")],
         "challenge": challenge, "challenge_svg": runtime_psnr_svg(challenge_rows(crec, year)) if crec else "",
         "results_txt": results_txt(crec, year) if crec else "",

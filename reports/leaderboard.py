@@ -83,7 +83,10 @@ def _identity(rec: dict[str, Any]) -> str:
     ident = rec.get("identity") or rec.get("id")
     if isinstance(ident, dict):
         ident = ident.get("key") or ident.get("hash") or json.dumps(ident, sort_keys=True)[:160]
-    return str(ident or rec.get("_file") or "")
+    ident = str(ident or "")
+    if re.fullmatch(r"[0-9a-f]{20,}", ident):
+        ident = ident[:12]  # a content hash: its first 12 hex digits identify it
+    return " · ".join(x for x in (ident, str(rec.get("_file") or "")) if x)
 
 
 def status_tooltip(rec: dict[str, Any] | None, extra: str = "") -> str:

@@ -260,6 +260,10 @@ def test_tables_never_mix_datasets_or_protocols(results: Path) -> None:
         assert not any(c.key.startswith(("p_", "d_")) for c in t.columns)
         assert [r["model"] for r in t.rows] == ["agdn"] and not any(r.get("_published_only") for r in t.rows)
     assert tables["table5-B100-ntire"].rows[0]["m_psnr"] == 26.9
+    html = build_report(results, figures=False).read_text()  # the page: the paper's table 5 (B100, paper)
+    assert re.findall(r'data-table="(table5[^"]*)"', html) == ["table5-B100"]
+    views = json.loads(re.search(r'id="lb-data">(.*?)</script>', html, re.S).group(1))["views"]
+    assert [v["key"] for v in views] == ["B100|paper", "B100|ntire", "samples|paper"]  # the others: views
     assert "quality" not in tables  # the old all-datasets table is gone (the leaderboard has a dataset view)
 
 
