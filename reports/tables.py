@@ -153,6 +153,7 @@ def _dataset_order(ds: str) -> tuple[int, str]:
 
 
 def brief_message(message: str) -> str:
+    """See :func:`reports.leaderboard.brief_message` (the command a message suggests, or its start)."""
     from .leaderboard import brief_message as brief
 
     return brief(message)

@@ -150,7 +150,10 @@ def test_figure1_files_for_latex(results: Path) -> None:
     assert png.size[0] > 1200 and np.asarray(png.convert("L")).std() > 5  # 300 dpi, not blank
     html = out.read_text()
     assert 'href="paper_figures/figure1_B100_x4.pdf"' in html
-    assert build_report(results, fmt="figures") == results / "paper_figures"
+    from bench.cli import main
+
+    assert main(["report", str(results), "--format", "figures", "--out", str(results / "figs")]) == 0
+    assert sorted(p.suffix for p in (results / "figs").iterdir()) == [".pdf", ".png", ".svg"]
 
 
 def test_latex_export_compile_ready(results: Path) -> None:
