@@ -174,7 +174,7 @@ def figure1(rs: ResultSet, dataset: str = "B100", scale: int = 4) -> tuple[Figur
         handles = [ax.scatter([], [], s=30, facecolors="none", edgecolors=PUBLISHED, label="published (paper table 5)"),
                    ax.scatter([], [], s=30, color=OTHER, edgecolors="black", label="measured here"),
                    ax.scatter([], [], s=30, color=HIGHLIGHT, edgecolors="black", label="AGDN family")]
-        ax.legend(handles=handles, loc="lower right", frameon=True)
+        ax.legend(handles=handles, loc="best", frameon=True)
         if notes:
             ax.text(0.01, 0.99, "\n".join(notes), transform=ax.transAxes, va="top", ha="left", fontsize=6.5,
                     color="#a04000", gid="figure-note")
