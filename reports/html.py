@@ -10,17 +10,28 @@ from typing import Any
 import jinja2
 
 from .challenge import challenge_rows, challenge_tables, results_txt
+from .leaderboard import leaderboard_json
 from .loader import ResultSet, load_results
-from .plots import plot_choices, psnr_complexity_svg, runtime_psnr_svg
-from .tables import Table, ablation_tables, counting_table, quality_table, runtime_table, table5
-from .visual import png_data_uri
+from .plots import _slug, figure1, figure_pairs, inline_svg, runtime_psnr_svg, save_figure, write_figures
+from .tables import Table, ablation_tables, counting_table, runtime_table, table5_tables
+from .visual import image_data_uri
 
 TEMPLATES = Path(__file__).with_name("templates")
+FIGURES_DIR = "paper_figures"  # figure files beside the HTML report
+VOLATILE = {"seconds", "seconds_by_counter", "elapsed_s", "created"}  # per-run protocol fields
+
+
+def _gzip_b64(text: str) -> str:
+    """gzip (mtime 0: reproducible) + base64: figures not shown first are inflated by the page on demand."""
+    import base64
+    import gzip
+
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), 9, mtime=0)).decode("ascii")
 
 
 def all_tables(rs: ResultSet, year: int | None = None) -> list[Table]:
     """Every table of the report, in report order (the exports use the same list)."""
-    return [table5(rs), quality_table(rs), *ablation_tables(rs), *challenge_tables(rs.of("challenge"), year),
+    return [*table5_tables(rs), *ablation_tables(rs), *challenge_tables(rs.of("challenge"), year),
             runtime_table(rs), counting_table(rs)]
 
 
@@ -30,8 +41,10 @@ def _protocols(rs: ResultSet) -> dict[str, list[str]]:
         seen: list[str] = []
         for r in rs.of(kind):
             p = r.get("protocol")
+            if isinstance(p, dict):  # timings of one run are not part of the convention
+                p = {k: v for k, v in p.items() if k not in VOLATILE}
             if p:
-                text = json.dumps(p, indent=1, sort_keys=True)
+                text = json.dumps(p, separators=(",", ": "), sort_keys=True)
                 if text not in seen:
                     seen.append(text)
         if seen:
@@ -54,40 +67,69 @@ def _visuals(rs: ResultSet) -> list[dict[str, str]]:
                            + " ".join(meta.get("notes") or []))
             except (OSError, ValueError):
                 pass
-        out.append({"name": png.stem, "uri": png_data_uri(png.read_bytes()), "caption": caption})
+        out.append({"name": png.stem, "uri": image_data_uri(png.read_bytes()), "caption": caption})
+    return out
+
+
+ENV_SUMMARY_KEYS = ("device_name", "device", "torch", "cuda", "cudnn", "driver", "python", "numpy", "esr_bench",
+                    "cpu_model", "cpu_count", "threads", "platform")
+
+
+def environment_summary(rs: ResultSet) -> list[tuple[str, str]]:
+    """(key, values) for the headline keys of the records' environments; distinct values joined by ' / '."""
+    envs = rs.environment()["environments"]
+    out = []
+    for key in ENV_SUMMARY_KEYS:
+        values = []
+        for e in envs:
+            v = e.get(key)
+            if v is not None and str(v) not in values:
+                values.append(str(v))
+        if values:
+            out.append((key, " / ".join(values)))
     return out
 
 
 def render_html(rs: ResultSet, dataset: str = "B100", scale: int = 4, year: int | None = None,
-                title: str = "esr-bench report") -> str:
+                title: str = "esr-bench report", figures_dir: str | None = None,
+                save_to: str | Path | None = None) -> str:
+    """The report as one self-contained HTML page (inline CSS, JS, SVG and PNG; nothing fetched at view time).
+
+    ``dataset``/``scale``: the figure 1 shown first (the paper's B100 x4 by default; drawn from the
+    published rows alone when not measured). ``figures_dir``: relative folder holding the PDF/SVG/PNG
+    figure files, linked from each figure when given; ``save_to``: folder where those files are written.
+    """
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
-    choices = plot_choices(rs)
-    if (dataset, scale) in choices or not choices:  # the requested pair first when it has measurements;
-        if (dataset, scale) in choices:  # otherwise the first measured pair leads and it stays selectable
-            choices.remove((dataset, scale))
-        choices.insert(0, (dataset, scale))
-    else:
-        choices.append((dataset, scale))
-    plot_sets = [{"key": f"{d}-x{s}", "dataset": d, "scale": s,
-                  "madds_svg": psnr_complexity_svg(rs, "madds_g", d, s),
-                  "params_svg": psnr_complexity_svg(rs, "params_k", d, s)} for d, s in choices[:8]]
+    figures = []
+    for d, s in figure_pairs(rs, dataset, scale):
+        fig, info = figure1(rs, d, s)
+        if save_to is not None:  # the same figure as PDF/SVG/PNG files: drawn once, identical styling
+            save_figure(fig, Path(save_to) / f"figure1_{_slug(d)}_x{s}")
+        svg = inline_svg(fig)
+        first = not figures
+        figures.append({"key": f"{d}-x{s}", "svg": svg if first else "", "gz": "" if first else _gzip_b64(svg),
+                        "stem": f"figure1_{_slug(d)}_x{s}", **info})
     tables = all_tables(rs, year)
-    by_id = {t.id: t for t in tables}
     challenge = [t for t in tables if t.id.startswith("challenge")]
     crec = rs.of("challenge")
     counts = ", ".join(f"{len(rs.of(k))} {k}" for k in ("complexity", "runtime", "quality", "challenge"))
+    envs = rs.environment()["environments"]
     ctx: dict[str, Any] = {
         "title": title, "root": str(rs.root or ""), "generated": _dt.datetime.now(_dt.timezone.utc).strftime(
             "%Y-%m-%d %H:%M UTC"), "counts": counts, "errors": rs.errors,
         "legacy": rs.legacy, "superseded": rs.superseded,
-        "table5": by_id["table5"], "quality": by_id["quality"],
+        "leaderboard_json": leaderboard_json(rs),
+        # the page's table 5 is the paper's: its datasets under its protocol (other datasets/protocols are
+        # leaderboard views and export tables)
+        "table5": [t for t in tables if t.id.startswith("table5") and any(c.key.startswith("p_") for c in t.columns)],
         "ablations": [t for t in tables if t.id.startswith("ablation")],
         "challenge": challenge, "challenge_svg": runtime_psnr_svg(challenge_rows(crec, year)) if crec else "",
         "results_txt": results_txt(crec, year) if crec else "",
-        "runtime": by_id["runtime"], "counting": by_id["counting"], "plot_sets": plot_sets,
-        "visuals": _visuals(rs),
-        "environments": [json.dumps(e, indent=1, sort_keys=True) for e in rs.environment()["environments"]],
+        "runtime": next(t for t in tables if t.id == "runtime"),
+        "counting": next(t for t in tables if t.id == "counting"), "figures": figures,
+        "figures_dir": figures_dir, "visuals": _visuals(rs), "env_summary": environment_summary(rs),
+        "environments": [json.dumps(e, separators=(",", ":"), sort_keys=True) for e in envs],
         "protocols": _protocols(rs),
     }
     return env.get_template("report.html.j2").render(**ctx)
@@ -102,10 +144,13 @@ def _readable(path: Path) -> Path:
 
 
 def build_report(results: str | Path | ResultSet, out: str | Path | None = None, fmt: str = "html",
-                 dataset: str = "B100", scale: int = 4, year: int | None = None) -> Path:
-    """Write the report of ``results`` as ``fmt`` (html | csv | md | latex | json) and return its path.
+                 dataset: str = "B100", scale: int = 4, year: int | None = None, figures: bool = True) -> Path:
+    """Write the report of ``results`` as ``fmt`` (html | csv | md | latex | json | figures), return its path.
 
-    Default ``out``: ``<results>/report.<ext>``; for ``csv`` a folder with one CSV per table.
+    Default ``out``: ``<results>/report.<ext>``; for ``csv`` a folder with one CSV per table; for
+    ``figures`` a folder ``<results>/paper_figures`` with figure 1 of every dataset/scale as PDF, SVG and
+    PNG. With ``figures`` (default) an HTML report also writes that folder beside itself and links it.
+    Raises ``ValueError`` for an unknown format, ``FileNotFoundError`` for a missing results directory.
     """
     from bench.records import atomic_write_text
 
@@ -113,12 +158,20 @@ def build_report(results: str | Path | ResultSet, out: str | Path | None = None,
 
     rs = results if isinstance(results, ResultSet) else load_results(results)
     base = rs.root or Path(".")
-    ext = {"html": "html", "md": "md", "latex": "tex", "json": "json", "csv": "csv"}
+    ext = {"html": "html", "md": "md", "latex": "tex", "json": "json", "csv": "csv", "figures": ""}
     if fmt not in ext:
         raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(ext)}")
-    out = Path(out) if out else base / (f"report_{fmt}" if fmt == "csv" else f"report.{ext[fmt]}")
+    default = {"csv": "report_csv", "figures": FIGURES_DIR}.get(fmt, f"report.{ext[fmt]}")
+    out = Path(out) if out else base / default
+    if fmt == "figures":
+        write_figures(rs, out, dataset, scale)
+        return _readable(out)
     if fmt == "html":
-        return _readable(atomic_write_text(out, render_html(rs, dataset, scale, year)))
+        folder = out.parent / FIGURES_DIR if figures else None
+        html = render_html(rs, dataset, scale, year, figures_dir=FIGURES_DIR if figures else None, save_to=folder)
+        if folder is not None:
+            _readable(folder)
+        return _readable(atomic_write_text(out, html))
     tables = all_tables(rs, year)
     if fmt == "csv":
         out.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,13 @@ from typing import Any
 from .loader import ResultSet
 
 GREEN, AMBER, RED = "agree", "close", "differ"
+# colour legend of each compared quantity: (cell keys, name, (green, amber, red) meaning)
+LEGENDS: tuple[tuple[tuple[str, ...], str, tuple[str, str, str]], ...] = (
+    (("m_psnr", "d_psnr"), "PSNR vs paper", ("|Δ| ≤ 0.01 dB", "≤ 0.05 dB", "> 0.05 dB")),
+    (("m_ssim", "d_ssim"), "SSIM vs paper", ("|Δ| ≤ 0.0001", "≤ 0.0005", "> 0.0005")),
+    (("m_params_k",), "Params vs paper", ("within the paper's rounding (0.5 K)", "within 2 %", "beyond 2 %")),
+    (("m_madds_g",), "Multi-adds vs paper", ("within the paper's rounding (0.05 G)", "within 2 %", "beyond 2 %")),
+)
 
 
 @dataclass
@@ -40,6 +47,11 @@ class Table:
     caption: str = ""
     group_by: tuple[str, ...] = ()  # rows sharing these values compete for best / second
     notes: list[str] = field(default_factory=list)
+
+    def legends(self) -> list[tuple[str, tuple[str, str, str]]]:
+        """(quantity, (green, amber, red) texts) for every agreement colour used in this table's cells."""
+        used = {k for r in self.rows for k, v in (r.get("_classes") or {}).items() if v}
+        return [(name, texts) for keys, name, texts in LEGENDS if used & set(keys)]
 
     def cell_text(self, row: dict[str, Any], col: Column) -> str:
         v = row.get(col.key)
@@ -146,13 +158,55 @@ def _dataset_order(ds: str) -> tuple[int, str]:
     return (DATASETS.index(ds) if ds in DATASETS else len(DATASETS), ds)
 
 
-def table5(rs: ResultSet, include_published_only: bool = True) -> Table:
-    """Paper table 5 reproduced: measured vs published PSNR/SSIM, params and multi-adds."""
+def brief_message(message: str) -> str:
+    """See :func:`reports.leaderboard.brief_message` (the command a message suggests, or its start)."""
+    from .leaderboard import brief_message as brief
+
+    return brief(message)
+
+
+def _proto_name(rec: dict | None) -> str:
+    p = (rec or {}).get("protocol")
+    return str((p.get("name") if isinstance(p, dict) else p) or "?")
+
+
+def table5_keys(rs: ResultSet) -> list[tuple[str, str]]:
+    """(dataset, protocol) of every table-5 table: each measured pair, paper datasets first; the paper's
+    B100 (published rows only) when no paper dataset was measured under the paper protocol."""
+    from models.published import DATASETS
+
+    keys = sorted({(str(q["dataset"]), _proto_name(q)) for q in rs.of("quality")
+                   if q.get("dataset") and not q.get("variant")},
+                  key=lambda k: (_dataset_order(k[0]), k[1] != "paper", k[1]))
+    if not any(d in DATASETS and p == "paper" for d, p in keys):
+        keys.insert(0, ("B100", "paper"))
+    return keys
+
+
+def table5_tables(rs: ResultSet) -> list[Table]:
+    """One :func:`table5` per (dataset, protocol) of :func:`table5_keys`: a table never mixes datasets or
+    protocols."""
+    return [table5(rs, dataset=d, protocol=p) for d, p in table5_keys(rs)]
+
+
+def _short_status(rec: dict | None) -> str:
+    if rec is None:
+        return "no record"
+    st = str(rec.get("status") or "?")
+    return "measured" if st == "ok" else st
+
+
+def table5(rs: ResultSet, include_published_only: bool = True, dataset: str = "B100",
+           protocol: str = "paper") -> Table:
+    """Paper table 5 for one dataset and quality protocol: measured vs published PSNR/SSIM, params and
+    multi-adds. Published values (paper protocol: Y, border = scale) are only shown next to measurements
+    made under the paper protocol on one of the paper's datasets; other pairs get a measured-only table."""
     from models.published import DATASETS
     from models.published import table5 as published_table5
 
+    with_pub = protocol == "paper" and dataset in DATASETS
     cols = [
-        Column("label", "Model"), Column("scale", "Scale", "x{}"), Column("dataset", "Dataset"),
+        Column("label", "Model"), Column("scale", "Scale", "x{}"),
         Column("m_params_k", "Params [K]", "{:.1f}", "min"), Column("p_params_k", "Params [K] (paper)", "{:.0f}"),
         Column("m_madds_g", "Multi-adds [G]", "{:.2f}", "min"), Column("p_madds_g", "Multi-adds [G] (paper)", "{:.1f}"),
         Column("m_psnr", "PSNR", "{:.2f}", "max"), Column("p_psnr", "PSNR (paper)", "{:.2f}", "max"),
@@ -161,30 +215,40 @@ def table5(rs: ResultSet, include_published_only: bool = True) -> Table:
         Column("d_ssim", "ΔSSIM", "{:+.4f}", latex=r"$\Delta$SSIM"),
         Column("status", "Status"),
     ]
-    t = Table("table5", "Paper table 5 reproduced", cols, group_by=("scale", "dataset"), caption=(
-        "Measured PSNR/SSIM (protocol of each quality record) next to the AGDN paper's table 5. Params: thop "
-        "convention (parameters owned by layers thop counts), multi-adds: thop MACs for a 1280x720 HR output. "
-        "Δ = measured − published; green within 0.01 dB, amber within 0.05 dB, red beyond. Rows marked "
-        "'published only' have no measurement in this results directory (models without public code or "
-        "weights in the zoo, or not selected for this run)."))
+    if not with_pub:
+        cols = [c for c in cols if not c.key.startswith(("p_", "d_"))]
+    title = (f"Paper table 5 reproduced: {dataset}" if with_pub else
+             f"Measured on {dataset} ({protocol} protocol; no published values to compare)")
+    if with_pub and protocol == "paper" and not any(q.get("dataset") == dataset for q in rs.of("quality")):
+        title += " (published rows only: not measured here)"
+    tid = f"table5-{dataset}" + ("" if protocol == "paper" else f"-{protocol}")
+    t = Table(tid, title, cols, group_by=("scale",), caption=(
+        f"PSNR/SSIM on {dataset}, {protocol} protocol (paper: Y channel, border = scale, uint8 rounding). "
+        "Params: thop convention (parameters owned by layers thop counts), multi-adds: thop MACs for a "
+        "1280x720 HR output." + (" Δ = measured − published (AGDN paper, table 5). Rows marked 'published "
+                                  "only' have no measurement here." if with_pub else "")))
+    t.rows = []
     measured_pairs: set[tuple[str, int]] = set()
-    datasets = sorted(rs.datasets(), key=_dataset_order)
+    from models.published import published_row
+
     for model, scale in rs.models():
+        quality = [q for q in rs.of("quality") if q.get("model") == model and int(q.get("scale", 0)) == scale
+                   and q.get("dataset") == dataset and _proto_name(q) == protocol and not q.get("variant")]
+        if not quality:
+            continue
         c = rs.find("complexity", model, scale)
         pname = _published_name(model)
-        from models.published import published_row
-
-        pub = published_row(pname, scale) if pname else {}
-        if pub:
+        pub = published_row(pname, scale) if pname and with_pub else {}
+        if pub and any(not q.get("options") for q in quality):
             measured_pairs.add((pname, scale))
-        quality = [q for q in rs.of("quality") if q.get("model") == model and int(q.get("scale", 0)) == scale
-                   and not q.get("variant")]
-        if not quality:
-            quality = [None]
-        for q in sorted(quality, key=lambda q: _dataset_order(q.get("dataset", "")) if q else (0, "")):
-            ds = q.get("dataset") if q else None
-            row: dict[str, Any] = {"model": model, "label": _label(model), "scale": scale, "dataset": ds or "–",
-                                   "_classes": {}}
+        for q in quality:
+            from .leaderboard import variant_of
+
+            variant = variant_of(q)  # a record made with options other than the registry's
+            row: dict[str, Any] = {"model": model, "label": _label(model) + (f" [variant: {variant}]" if variant
+                                                                             else ""), "scale": scale,
+                                   "dataset": dataset, "protocol": protocol, "variant": variant, "_classes": {},
+                                   "_titles": {}}
             row["m_params_k"] = paper_params_k(c)
             row["params_exact"] = c.get("params") if _ok(c) else None
             row["m_madds_g"] = paper_madds_g(c)
@@ -192,38 +256,36 @@ def table5(rs: ResultSet, include_published_only: bool = True) -> Table:
             row["p_madds_g"] = pub.get("madds_g")
             row["_classes"]["m_params_k"] = _rel_class(row["m_params_k"], row["p_params_k"], 0.5)
             row["_classes"]["m_madds_g"] = _rel_class(row["m_madds_g"], row["p_madds_g"], 0.05)
-            if q is not None:
-                row["m_psnr"] = q.get("psnr") if _ok(q) else None
-                row["m_ssim"] = q.get("ssim") if _ok(q) else None
-                row["protocol"] = (q.get("protocol") or {}).get("name") if isinstance(q.get("protocol"), dict) else None
-            row["p_psnr"] = pub.get(f"{ds}_psnr") if ds else None
-            row["p_ssim"] = pub.get(f"{ds}_ssim") if ds else None
+            row["m_psnr"] = q.get("psnr") if _ok(q) else None
+            row["m_ssim"] = q.get("ssim") if _ok(q) else None
+            row["p_psnr"] = pub.get(f"{dataset}_psnr")
+            row["p_ssim"] = pub.get(f"{dataset}_ssim")
             if row.get("m_psnr") is not None and row["p_psnr"] is not None:
                 row["d_psnr"] = row["m_psnr"] - row["p_psnr"]
                 row["_classes"]["d_psnr"] = row["_classes"]["m_psnr"] = classify(row["d_psnr"], 0.01, 0.05)
             if row.get("m_ssim") is not None and row["p_ssim"] is not None:
                 row["d_ssim"] = row["m_ssim"] - row["p_ssim"]
                 row["_classes"]["d_ssim"] = row["_classes"]["m_ssim"] = classify(row["d_ssim"], 0.0001, 0.0005)
-            if q is None:
-                row["status"] = "no quality record"
-            elif q.get("status") == "ok":
-                row["status"] = "measured" + ("" if pub else " (no published row)")
-            else:
-                row["status"] = f"{q.get('status')}: {q.get('message', '')}".strip()
+            row["status"] = _short_status(q)
+            detail = [brief_message(str(q.get("message") or ""))]
+            if row["status"] == "measured" and with_pub and not pub:
+                detail.append("no published row for this model")
+            if c is None or not _ok(c):
+                detail.append(f"complexity: {_short_status(c)} {(c or {}).get('message', '')}".strip())
+            row["status_detail"] = "; ".join(d for d in detail if d)
+            row["_titles"]["status"] = row["status_detail"]
             t.rows.append(row)
-    if include_published_only:
-        shown = [d for d in datasets if d in DATASETS] or ["B100"]
+    if include_published_only and with_pub:
         for pub in published_table5():
             if (pub["model"], pub["scale"]) in measured_pairs:
                 continue
-            for ds in shown:
-                t.rows.append({
-                    "model": pub["model"], "label": pub["model"], "scale": pub["scale"], "dataset": ds,
-                    "p_params_k": pub["params_k"], "p_madds_g": pub["madds_g"], "p_psnr": pub.get(f"{ds}_psnr"),
-                    "p_ssim": pub.get(f"{ds}_ssim"), "status": "published only", "_published_only": True,
-                    "_classes": {},
-                })
-    t.rows.sort(key=lambda r: (r["scale"], _dataset_order(r["dataset"]), bool(r.get("_published_only")),
+            t.rows.append({
+                "model": pub["model"], "label": pub["model"], "scale": pub["scale"], "dataset": dataset,
+                "p_params_k": pub["params_k"], "p_madds_g": pub["madds_g"], "p_psnr": pub.get(f"{dataset}_psnr"),
+                "p_ssim": pub.get(f"{dataset}_ssim"), "status": "published only", "_published_only": True,
+                "_classes": {}, "_titles": {"status": f"{pub['source']} ({pub['venue']}); not measured here"},
+            })
+    t.rows.sort(key=lambda r: (r["scale"], bool(r.get("_published_only")),
                                -(r.get("m_psnr") or r.get("p_psnr") or 0)))
     t.mark_best()
     return t
@@ -267,7 +329,8 @@ def ablation_tables(rs: ResultSet) -> list[Table]:
             if c is None:
                 row["status"] = "not measured"
             elif c.get("status") != "ok":
-                row["status"] = f"{c.get('status')}: {c.get('message', '')}"
+                row["status"] = str(c.get("status"))
+                row["_titles"] = {"status": str(c.get("message") or "")}
             t.rows.append(row)
         if any(r.get("status") for r in t.rows):
             t.columns.append(Column("status", "Status"))
@@ -300,7 +363,8 @@ def counting_table(rs: ResultSet) -> Table:
     t = Table("counting", "Counting conventions", cols, caption=(
         "Every counter on the same model: fvcore counts one FLOP per multiply-add (a MAC), at a 256x256 LR "
         "input as NTIRE does; thop/ptflops MACs for a 1280x720 HR output as the paper does; params (thop) "
-        "counts only parameters owned by layers thop knows. 'Skipped' lists what each counter did not see."))
+        "counts only parameters owned by layers thop knows. 'Skipped' lists, per counter, the operator types it did "
+        "not count (aten:: prefix dropped; module: = a module type)."))
     for model, scale in rs.models():
         c = rs.find("complexity", model, scale)
         if c is None:
@@ -313,23 +377,32 @@ def counting_table(rs: ResultSet) -> Table:
             elif v is not None and fmt == "m":
                 v = v / 1e6
             row[key] = v
-        unc = c.get("uncounted") or {}
-        row["uncounted"] = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in unc.items() if v) or "–"
+        unc = {k: list(v) for k, v in (c.get("uncounted") or {}).items() if v}
+        row["uncounted"] = "; ".join(f"{k}: {', '.join(str(op).removeprefix('aten::') for op in v)}"
+                                     for k, v in unc.items()) or "–"
+        row["_summary"] = {}
+        if unc:  # the HTML shows the count and folds the list away
+            n = len({str(op) for v in unc.values() for op in v})
+            row["_summary"]["uncounted"] = f"{n} op type{'s' if n != 1 else ''}"
         warns = list(c.get("warnings") or [])
         if c.get("status") != "ok":
             warns.insert(0, f"{c.get('status')}: {c.get('message', '')}")
         row["warnings"] = "; ".join(warns) or "–"
+        if len(row["warnings"]) > 60:
+            row["_summary"]["warnings"] = f"{len(warns)} warning{'s' if len(warns) != 1 else ''}"
         t.rows.append(row)
     return t
 
 
 def runtime_table(rs: ResultSet) -> Table:
     """Measured runtime and peak memory per model (protocol of each runtime record)."""
-    cols = [Column("label", "Model"), Column("scale", "Scale", "x{}"), Column("device", "Device"),
+    cols = [Column("label", "Model"), Column("scale", "Scale", "x{}"), Column("device_name", "Device"),
             Column("input", "LR input"), Column("mode", "Mode"), Column("median_ms", "Median [ms]", "{:.2f}", "min"),
             Column("mean_ms", "Mean [ms]", "{:.2f}", "min"), Column("iqr_ms", "IQR [ms]", "{:.2f}"),
             Column("peak_mem_forward_mib", "Peak mem [MiB]", "{:.1f}", "min"), Column("status", "Status")]
-    t = Table("runtime", "Runtime", cols, group_by=("device",), caption=(
+    # timings are only compared within one device type (by name: two GPU models never share a group),
+    # one input size and one timing mode
+    t = Table("runtime", "Runtime", cols, group_by=("device_name", "input", "mode"), caption=(
         "Per-forward wall-clock time after warm-up (synchronised on GPU); the mode, warm-up and repeat counts "
         "of each row are in its record's protocol."))
     for model, scale in rs.models():
@@ -348,7 +421,8 @@ def _runtime_row(t: Table, r: dict[str, Any], model: str, scale: int) -> None:
         "input": f"{size[0]}x{size[1]}" if isinstance(size, (list, tuple)) and len(size) == 2 else size,
         "mode": r.get("mode"), "median_ms": r.get("median_ms"), "mean_ms": r.get("mean_ms"),
         "iqr_ms": r.get("iqr_ms"), "peak_mem_forward_mib": r.get("peak_mem_forward_mib"),
-        "status": "ok" if r.get("status") == "ok" else f"{r.get('status')}: {r.get('message', '')}",
+        "device_name": r.get("device_name") or r.get("device"),
+        "status": str(r.get("status")), "_titles": {"status": brief_message(str(r.get("message") or ""))},
     })
 
 

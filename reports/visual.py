@@ -243,3 +243,18 @@ def render_png(res: VisualResult) -> bytes:
 
 def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def image_data_uri(png: bytes) -> str:
+    """A data URI for embedding ``png`` in the HTML report: lossless WebP when Pillow can write it (the
+    same pixels, typically 40 % fewer bytes), else the PNG itself."""
+    try:
+        with Image.open(io.BytesIO(png)) as im:
+            buf = io.BytesIO()
+            im.save(buf, format="WEBP", lossless=True, quality=100, method=6)
+    except (OSError, ValueError, KeyError):  # no WebP encoder in this Pillow build
+        return png_data_uri(png)
+    webp = buf.getvalue()
+    if len(webp) >= len(png):
+        return png_data_uri(png)
+    return "data:image/webp;base64," + base64.b64encode(webp).decode("ascii")

@@ -218,7 +218,8 @@ def test_visual_figure_made_once_per_model_set(tmp_path: Path) -> None:
     run_bench(models=["agdn-s"], datasets=[str(tmp_path / "Tiny")], device="cpu", out=out, measures=FAKES,
               progress=False, ablations=False)
     assert png.stat().st_mtime_ns == mtime  # reused
-    assert "data:image/png;base64," in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "data:image/webp;base64," in html or "data:image/png;base64," in html  # lossless WebP when available
 
 
 def test_weight_free_reference_needs_no_checkpoint(tmp_path) -> None:
