@@ -20,7 +20,7 @@ from .errors import UserError
 
 __all__ = ["OutputError", "check_output_dir", "atomic_write_bytes", "describe_write_error", "RECORD_BYTES"]
 
-RECORD_BYTES = 256 * 1024  # room asked for one JSON record (records are a few KiB; per-image lists more)
+RECORD_BYTES = 64 * 1024  # room asked for one JSON record (a few KiB; long per-image lists up to tens)
 
 
 class OutputError(UserError, OSError):

@@ -393,7 +393,7 @@ def _visual_figure(out: Path, models: list[str], datasets: list[str], device: st
                    force: bool, summary: BenchSummary) -> None:
     """figures/visual_<dataset>_<image>_x<s>.png for the first benchmark-layout dataset with measured PSNR."""
     from reports.loader import load_results
-    from reports.visual import render_png, visual_comparison
+    from reports.visual import render_png, visual_comparison, write_figure
 
     rs = load_results(out)
     ok = [q for q in rs.of("quality") if q.get("status") == "ok" and q.get("model") in models]
@@ -422,11 +422,10 @@ def _visual_figure(out: Path, models: list[str], datasets: list[str], device: st
     except Exception as exc:  # noqa: BLE001 - the figure is a bonus; its absence is noted, not fatal
         summary.notes.append(f"visual comparison skipped: {exc}")
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_json(meta_path, res.meta() | {"models": chosen, "dataset": dataset})
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(render_png(res))
-    tmp.replace(target)
+    try:  # PNG first, then its JSON; nothing temporary left on a failed write
+        write_figure(target, render_png(res), res.meta() | {"models": chosen, "dataset": dataset})
+    except OSError as exc:
+        summary.notes.append(f"visual comparison not written: {exc}")
 
 
 def summary_lines(summary: BenchSummary) -> list[str]:

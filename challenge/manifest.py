@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.errors import UserError
+
 __all__ = ["ManifestError", "TeamEntry", "Manifest", "load_manifest", "find_manifest", "MANIFEST_NAMES"]
 
 MANIFEST_NAMES = ("submission.toml", "submission.yaml", "submission.yml")
@@ -37,7 +39,7 @@ _TEAM_KEYS = {"id", "name", "class", "model", "checkpoint", "kwargs", "key", "st
 _TOP_KEYS = {"year", "team", "teams"}
 
 
-class ManifestError(ValueError):
+class ManifestError(UserError, ValueError):
     """A manifest that cannot be used; the message says which entry and what to change."""
 
 
@@ -117,8 +119,20 @@ def find_manifest(submission: str | Path) -> Path:
     raise ManifestError(f"{p}: no such submission folder or manifest file")
 
 
+def _number(where: str, key: str, value: Any, kind: type = int) -> Any:
+    """``value`` as an ``int`` (or ``float``); a bool, text or table is a :class:`ManifestError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
+        raise ManifestError(f"{where}: {key} must be a{'n integer' if kind is int else ' number'}, got {value!r}")
+    return kind(value)
+
+
 def _parse(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not UTF-8 text (byte {exc.start}); save the manifest as UTF-8") from None
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read the manifest ({exc.strerror or exc})") from None
     try:
         if path.suffix == ".toml":
             if sys.version_info >= (3, 11):
@@ -173,7 +187,11 @@ def _team(path: Path, root: Path, raw: Any, idx: int) -> TeamEntry:
     if not isinstance(kwargs, dict):
         raise ManifestError(f"{where}: kwargs must be a table of constructor arguments")
     tile = raw.get("tile")
-    scale = int(raw.get("scale", 4))
+    if tile is not None:
+        tile = _number(where, "tile", tile)
+        if tile < 0:
+            raise ManifestError(f"{where}: tile must be 0 (whole image) or a positive LR size, got {tile}")
+    scale = _number(where, "scale", raw.get("scale", 4))
     if scale != 4:
         raise ManifestError(f"{where}: NTIRE ESR is x4 only (scale = {scale})")
     strict = raw.get("strict", True)
@@ -218,4 +236,5 @@ def load_manifest(submission: str | Path) -> Manifest:
     if dup:
         raise ManifestError(f"{path}: duplicate team(s) {dup}")
     year = data.get("year")
-    return Manifest(path=path, teams=teams, year=int(year) if year else None)
+    year = _number(f"{path}", "year", year) if year is not None else None
+    return Manifest(path=path, teams=teams, year=year or None)
