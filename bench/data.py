@@ -131,6 +131,9 @@ def _drop_alpha(arr: np.ndarray, path: Path, alpha_max: int) -> np.ndarray:
     return arr[..., :-1]
 
 
+_BOMB = "image header declares more pixels than Pillow's safety limit (a corrupt header or a decompression bomb)"
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """Read ``path`` as an ``HxWx3`` uint8 RGB array (conversions as described in the module docstring).
 
@@ -159,6 +162,8 @@ def read_image(path: str | Path) -> np.ndarray:
                 raise DatasetError(f"{path}: unsupported image mode {mode!r} (need 8-bit RGB or grayscale)")
     except DatasetError:
         raise
+    except Image.DecompressionBombError as exc:
+        raise DatasetError(f"{path}: {_BOMB} ({exc})") from exc
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
         raise DatasetError(f"{path}: unreadable image ({type(exc).__name__}: {exc})") from exc
     arr = np.asarray(arr)
@@ -181,6 +186,8 @@ def _probe(path: Path) -> tuple[int, int]:
             mode = im.mode
             has_transparency = "transparency" in im.info
             im.verify()
+    except Image.DecompressionBombError as exc:
+        raise DatasetError(f"{path}: {_BOMB} ({exc})") from exc
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
         raise DatasetError(f"{path}: unreadable image ({type(exc).__name__}: {exc})") from exc
     _refuse_16bit_colour(path)

@@ -162,7 +162,7 @@ def _team(path: Path, root: Path, raw: Any, idx: int) -> TeamEntry:
     where = f"{path}: team #{idx + 1}"
     if not isinstance(raw, dict):
         raise ManifestError(f"{where}: expected a table of keys, found {type(raw).__name__}")
-    unknown = sorted(set(raw) - _TEAM_KEYS)
+    unknown = sorted(map(str, set(raw) - _TEAM_KEYS))
     if unknown:
         raise ManifestError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(_TEAM_KEYS)}")
     for req in ("id", "name", "class"):
@@ -173,6 +173,9 @@ def _team(path: Path, root: Path, raw: Any, idx: int) -> TeamEntry:
     name = str(raw["name"])
     where = f"{path}: team {team_id}_{name}"
     stem = f"team{team_id}_{name}"
+    for k in ("model", "checkpoint"):
+        if raw.get(k) is not None and not isinstance(raw[k], str):
+            raise ManifestError(f"{where}: {k} must be a path (text), got {raw[k]!r}")
     model = root / raw["model"] if raw.get("model") else root / "models" / f"{stem}.py"
     ckpt_raw = raw.get("checkpoint")
     ckpt = (root / ckpt_raw) if ckpt_raw else _default_checkpoint(root, stem)
@@ -220,12 +223,14 @@ def load_manifest(submission: str | Path) -> Manifest:
     data = _parse(path)
     root = path.parent
     if "team" in data or "teams" in data:
-        unknown = sorted(set(data) - _TOP_KEYS)
+        unknown = sorted(map(str, set(data) - _TOP_KEYS))
         if unknown:
             raise ManifestError(f"{path}: unknown top-level key(s) {unknown}; team keys go under [[team]]")
         raw_teams = data.get("team", data.get("teams"))
         if isinstance(raw_teams, dict):
             raw_teams = [raw_teams]
+        if raw_teams is not None and not isinstance(raw_teams, list):
+            raise ManifestError(f"{path}: 'team' must be a list of tables ([[team]]), got {raw_teams!r}")
     else:
         raw_teams = [{k: v for k, v in data.items() if k != "year"}]
     if not raw_teams:
