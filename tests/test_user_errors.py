@@ -177,3 +177,10 @@ def test_json_error_output_stays_clean(tmp_path: Path, capsys: pytest.CaptureFix
     assert captured.out == "" and "does not exist" in captured.err
     with pytest.raises(json.JSONDecodeError):
         json.loads(captured.out)
+
+
+def test_unsupported_scales_refused(capsys: pytest.CaptureFixture) -> None:
+    assert cli_main(["eval", "bicubic", "--scale", "0", "--dataset", "samples"]) == 2  # was a ZeroDivisionError
+    assert "model 'bicubic' supports scales [2, 3, 4], not x0" in capsys.readouterr().err
+    assert cli_main(["complexity", "--all", "--scale", "7", "--json"]) == 2  # was an empty list, exit 0
+    assert "no zoo model supports x7" in capsys.readouterr().err

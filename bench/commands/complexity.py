@@ -90,8 +90,12 @@ def _jobs_for(args: argparse.Namespace) -> list[tuple[str, int, bool, str]]:
         if args.model:
             raise UserError("give either MODEL or --all, not both")
         names = list_models()
-        return [(n, s, args.by_module, args.execution) for n in names for s in get_spec(n).scales
+        jobs = [(n, s, args.by_module, args.execution) for n in names for s in get_spec(n).scales
                 if args.scale is None or s == args.scale]
+        if not jobs:
+            raise UserError(f"no zoo model supports x{args.scale} (scales: "
+                            f"{sorted({s for n in names for s in get_spec(n).scales})})")
+        return jobs
     if not args.model:
         raise UserError("name a MODEL (see `esr-bench models`) or pass --all")
     spec = get_spec(args.model)

@@ -68,6 +68,8 @@ def _run(args: argparse.Namespace) -> int:
     scale = args.scale
     if scale is None:
         scale = 4
+    if scale not in spec.scales:
+        raise UserError(f"model {spec.name!r} supports scales {list(spec.scales)}, not x{scale}")
     device = resolve_device(args.device)
     options = parse_model_options(spec.name, args.set)
     if options:
