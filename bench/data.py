@@ -218,6 +218,13 @@ def _images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
+def _by_stem(files: list[Path]) -> dict[str, list[Path]]:
+    found: dict[str, list[Path]] = {}
+    for p in files:
+        found.setdefault(p.stem, []).append(p)
+    return found
+
+
 def _child(folder: Path, name: str) -> Path | None:
     """Case-insensitive sub-folder lookup."""
     if not folder.is_dir():
@@ -251,13 +258,12 @@ class Dataset:
     def lr_dir(self, scale: int) -> Path | None:
         return self.lr_dirs.get(int(scale))
 
-    def _lr_candidates(self, lr_dir: Path, stem: str, scale: int, listing: dict[str, Path] | None = None
-                       ) -> list[Path]:
+    def _lr_candidates(self, lr_dir: Path, stem: str, scale: int,
+                       by_stem: dict[str, list[Path]] | None = None) -> list[Path]:
         """LR files present for ``stem``: ``<stem>x<s>.<ext>`` or ``<stem>.<ext>`` (any image extension)."""
-        if listing is None:
-            listing = {p.name: p for p in _images_in(lr_dir)}
-        names = (f"{stem}x{scale}", stem)
-        return [p for n in names for name, p in sorted(listing.items()) if Path(name).stem == n]
+        if by_stem is None:
+            by_stem = _by_stem(_images_in(lr_dir))
+        return [p for n in (f"{stem}x{scale}", stem) for p in by_stem.get(n, [])]
 
     def pairs(self, scale: int, lr_source: str = "auto", check: bool = True, min_side: int = 0,
               min_side_why: str = "") -> list[ImagePair]:
@@ -295,7 +301,7 @@ class Dataset:
             if len(names) > 1:
                 problems.append(f"{self.hr_dir}: {len(names)} images named {stem!r} ({', '.join(names)}); results "
                                 "and saved images are keyed by name: keep one")
-        listing = {p.name: p for p in _images_in(lr_dir)} if use_files and lr_dir is not None else {}
+        listing = _by_stem(_images_in(lr_dir)) if use_files and lr_dir is not None else {}
         pairs: list[ImagePair] = []
         for hr in hr_files:
             lr: Path | None = None
