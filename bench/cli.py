@@ -12,6 +12,7 @@ internal error (one line, exit code 1). ``esr-bench --debug COMMAND`` shows the 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import pkgutil
 import sys
@@ -21,6 +22,8 @@ from . import __version__, commands
 from .errors import EXIT_USER_ERROR, UserError
 
 __all__ = ["UserError", "build_parser", "main"]
+
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)  # a full or read-only disk: the user's to fix
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,12 +62,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("esr-bench: interrupted; finished results are kept", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if debug or exc.errno not in _WRITE_ERRNOS:
+            if debug:
+                raise
+            return _internal(exc)
+        from .outputs import describe_write_error
+
+        where = f" writing {exc.filename}:" if exc.filename else ""
+        print(f"esr-bench: error:{where} {describe_write_error(exc)}; results finished before are kept, "
+              "free some space or choose another --out", file=sys.stderr)
+        return EXIT_USER_ERROR
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no raw traceback without --debug
         if debug:
             raise
-        print(f"esr-bench: internal error: {type(exc).__name__}: {_message(exc)} "
-              "(run `esr-bench --debug ...` for the traceback and report it)", file=sys.stderr)
-        return 1
+        return _internal(exc)
+
+
+def _internal(exc: BaseException) -> int:
+    print(f"esr-bench: internal error: {type(exc).__name__}: {_message(exc)} "
+          "(run `esr-bench --debug ...` for the traceback and report it)", file=sys.stderr)
+    return 1
 
 
 def _message(exc: BaseException) -> str:

@@ -190,3 +190,21 @@ def test_real_read_only_mount(tmp_path: Path, tiny_tmpfs: Path, monkeypatch: pyt
     _no_work(monkeypatch)
     assert cli_main(["eval", "bicubic", "--dataset", "samples", "--out", str(tiny_tmpfs)]) == 2
     assert "cannot write there (read-only file system)" in capsys.readouterr().err
+
+
+def test_bench_out_checked_and_late_enospc_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert cli_main(["bench", "--models", "bicubic", "--out", str(blocker)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    import bench.run
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "res" / "runtime" / "x.json"))
+
+    monkeypatch.setattr(bench.run, "run_bench", full)
+    assert cli_main(["bench", "--models", "bicubic", "--out", str(tmp_path / "res")]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"esr-bench: error: writing {tmp_path / 'res' / 'runtime' / 'x.json'}: no space left on device; "
+                   "results finished before are kept, free some space or choose another --out\n")
