@@ -454,6 +454,9 @@ def summary_lines(summary: BenchSummary) -> list[str]:
     if len(summary.failed) > 10:
         lines.append(f"  ... and {len(summary.failed) - 10} more failures (see status=failed records)")
     lines += [f"  note: {n}" for n in summary.notes]
+    lr_notes = {n for q in rs.of("quality") if (q.get("lr_check") or {}).get("values_differing")
+                for n in q.get("notes", []) if "not the MATLAB-exact bicubic" in n}
+    lines += [f"  note: {n}" for n in sorted(lr_notes)]  # LR folders that are not the protocol's bicubic
     if summary.report:
         lines.append(f"report: {summary.report}")
     return lines

@@ -118,3 +118,15 @@ def test_help_says_what_auto_does() -> None:
     text = " ".join(sub.format_help().split())
     assert "auto (default): paper protocol: the exact bicubic, and LR files, if any, are compared with it" in text
     assert "files: the dataset's LR folder" in text
+
+
+def test_bench_summary_reports_the_difference(tiny, tmp_path: Path) -> None:
+    from bench.records import write_json
+    from bench.run import BenchSummary, summary_lines
+
+    root, changed = tiny
+    rec = evaluate("bicubic", SCALE, root)
+    write_json(tmp_path / "quality" / "bicubic_x4_Tiny.json", rec)
+    lines = summary_lines(BenchSummary(out=tmp_path))
+    n = sum(v for v, _ in changed.values())
+    assert any(f"are not the MATLAB-exact bicubic: {n} of " in line for line in lines)
