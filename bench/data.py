@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .cli import UserError
+from .errors import UserError
 from .imresize import imresize
 from .paths import data_root
 
@@ -131,6 +131,9 @@ def _drop_alpha(arr: np.ndarray, path: Path, alpha_max: int) -> np.ndarray:
     return arr[..., :-1]
 
 
+_BOMB = "image header declares more pixels than Pillow's safety limit (a corrupt header or a decompression bomb)"
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """Read ``path`` as an ``HxWx3`` uint8 RGB array (conversions as described in the module docstring).
 
@@ -159,6 +162,8 @@ def read_image(path: str | Path) -> np.ndarray:
                 raise DatasetError(f"{path}: unsupported image mode {mode!r} (need 8-bit RGB or grayscale)")
     except DatasetError:
         raise
+    except Image.DecompressionBombError as exc:
+        raise DatasetError(f"{path}: {_BOMB} ({exc})") from exc
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
         raise DatasetError(f"{path}: unreadable image ({type(exc).__name__}: {exc})") from exc
     arr = np.asarray(arr)
@@ -181,6 +186,8 @@ def _probe(path: Path) -> tuple[int, int]:
             mode = im.mode
             has_transparency = "transparency" in im.info
             im.verify()
+    except Image.DecompressionBombError as exc:
+        raise DatasetError(f"{path}: {_BOMB} ({exc})") from exc
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
         raise DatasetError(f"{path}: unreadable image ({type(exc).__name__}: {exc})") from exc
     _refuse_16bit_colour(path)
@@ -209,6 +216,13 @@ def make_lr(hr: np.ndarray, scale: int) -> np.ndarray:
 
 def _images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def _by_stem(files: list[Path]) -> dict[str, list[Path]]:
+    found: dict[str, list[Path]] = {}
+    for p in files:
+        found.setdefault(p.stem, []).append(p)
+    return found
 
 
 def _child(folder: Path, name: str) -> Path | None:
@@ -244,15 +258,24 @@ class Dataset:
     def lr_dir(self, scale: int) -> Path | None:
         return self.lr_dirs.get(int(scale))
 
-    def _lr_candidates(self, lr_dir: Path, stem: str, scale: int) -> list[Path]:
-        names = [f"{stem}x{scale}", f"{stem}"]
-        return [lr_dir / f"{n}{ext}" for n in names for ext in (".png", ".PNG", ".bmp", ".jpg")]
+    def _lr_candidates(self, lr_dir: Path, stem: str, scale: int,
+                       by_stem: dict[str, list[Path]] | None = None) -> list[Path]:
+        """LR files present for ``stem``: ``<stem>x<s>.<ext>`` or ``<stem>.<ext>`` (any image extension)."""
+        if by_stem is None:
+            by_stem = _by_stem(_images_in(lr_dir))
+        return [p for n in (f"{stem}x{scale}", stem) for p in by_stem.get(n, [])]
 
-    def pairs(self, scale: int, lr_source: str = "auto", check: bool = True) -> list[ImagePair]:
+    def pairs(self, scale: int, lr_source: str = "auto", check: bool = True, min_side: int = 0,
+              min_side_why: str = "") -> list[ImagePair]:
         """The image pairs for ``scale``, checked up front (one :class:`DatasetError` for all problems).
 
         ``lr_source``: ``"files"`` (LR folder required), ``"bicubic"`` (LR made from HR), ``"auto"``
-        (files when the dataset has an LR folder for this scale, else bicubic).
+        (files when the dataset has an LR folder for this scale, else bicubic; under the paper
+        protocol :func:`bench.quality.evaluate` then only compares them with the exact bicubic).
+        Refused up front: two HR images with the same stem (``a.png`` and ``a.jpg``: results and
+        saved images are keyed by stem), more than one LR file for an image (``ax4.png`` and
+        ``ax4.jpg``), and an HR image whose modcropped sides are below ``min_side`` pixels
+        (``min_side_why`` says why, e.g. the protocol's border and SSIM window).
         """
         scale = int(scale)
         if lr_source not in ("auto", "files", "bicubic"):
@@ -271,14 +294,26 @@ class Dataset:
                 f"{self._expected_lr_dir(scale)}); use lr_source 'bicubic' (--lr bicubic) to make LR images"
             )
         problems: list[str] = []
+        by_stem: dict[str, list[str]] = {}
+        for hr in hr_files:
+            by_stem.setdefault(hr.stem, []).append(hr.name)
+        for stem, names in by_stem.items():
+            if len(names) > 1:
+                problems.append(f"{self.hr_dir}: {len(names)} images named {stem!r} ({', '.join(names)}); results "
+                                "and saved images are keyed by name: keep one")
+        listing = _by_stem(_images_in(lr_dir)) if use_files and lr_dir is not None else {}
         pairs: list[ImagePair] = []
         for hr in hr_files:
             lr: Path | None = None
             if use_files:
                 assert lr_dir is not None
-                lr = next((c for c in self._lr_candidates(lr_dir, hr.stem, scale) if c.is_file()), None)
+                found = self._lr_candidates(lr_dir, hr.stem, scale, listing)
+                lr = found[0] if found else None
                 if lr is None:
                     problems.append(f"missing LR for {hr.name}: expected {lr_dir / f'{hr.stem}x{scale}.png'}")
+                elif len(found) > 1:
+                    problems.append(f"{lr_dir}: {len(found)} LR files for {hr.name} "
+                                    f"({', '.join(p.name for p in found)}); keep only the one to evaluate")
             pairs.append(ImagePair(hr.stem, hr, lr))
             if not check:
                 continue
@@ -289,6 +324,12 @@ class Dataset:
                 continue
             if h < scale or w < scale:
                 problems.append(f"{hr}: {h}x{w} is smaller than the scale x{scale}")
+                continue
+            ch, cw = h - h % scale, w - w % scale
+            if min(ch, cw) < min_side:
+                why = f" ({min_side_why})" if min_side_why else ""
+                problems.append(f"{hr}: {h}x{w} (HxW; {ch}x{cw} after modcrop to x{scale}) is too small: "
+                                f"at least {min_side}x{min_side} needed{why}")
                 continue
             if lr is not None:
                 try:

@@ -9,8 +9,12 @@ Protocols (both: model input ``uint8 / 255 * data_range`` as float32; output cla
 * ``ntire`` (NTIRE ESR ``test_demo.py``): RGB PSNR, border 4, float64, mean of per-image values;
   SSIM only on request (RGB, same window).
 
-LR images come from the dataset's LR folder when it has one (``lr_source="auto"``/``"files"``),
-otherwise from the HR by the bit-exact MATLAB bicubic (:mod:`bench.imresize`).
+LR source (``lr_source``): ``"bicubic"`` makes LR from the HR by the bit-exact MATLAB bicubic
+(:mod:`bench.imresize`); ``"files"`` reads the dataset's LR folder; ``"auto"`` (default) follows the
+protocol: under ``paper`` the LR is the exact bicubic the protocol defines, and LR files, when the
+dataset has them, are only compared with it on the fly (``QualityRecord.lr_check``: how many values
+differ and by how much; e.g. the SelfExSR-made B100/Urban100 folders differ in ~1% of values by up to
+10, worth +0.0005-0.0014 dB); under ``ntire`` the official LR files are used when present.
 
 Large images can be processed in overlapping tiles (:func:`forward_tiled`): each output pixel is taken
 from the tile where it lies farthest from a cut, so a model whose receptive field is below the overlap
@@ -32,7 +36,7 @@ from torch import nn
 from .data import Dataset, ImagePair, make_lr, modcrop, read_image, resolve_dataset
 from .metrics import prepare, psnr, ssim
 
-__all__ = ["QualityRecord", "PROTOCOLS", "evaluate", "forward_tiled", "load_model", "protocol_dict"]
+__all__ = ["QualityRecord", "PROTOCOLS", "evaluate", "forward_tiled", "load_model", "min_hr_side", "protocol_dict"]
 
 PROTOCOLS: dict[str, dict[str, Any]] = {
     "paper": {"channel": "Y", "border": "scale", "ssim": True},
@@ -58,6 +62,9 @@ class QualityRecord:
     env: dict[str, Any] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)  # seconds: total, forward, load, lr, metrics
     kind: str = "quality"
+    # LR files compared with the exact bicubic (paper protocol, lr_source auto); None when not compared
+    lr_check: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. saving SR images stopped (disk full)
 
 
 def _env(device: str) -> dict[str, Any]:
@@ -172,13 +179,64 @@ def _quantize(out: torch.Tensor, data_range: float) -> torch.Tensor:
 
 
 def _save_png(arr_chw: torch.Tensor, path: Path) -> None:
+    """Write a ``3xHxW`` 0-255 tensor as PNG atomically (no temporary file left on failure)."""
+    import io
+
     from PIL import Image
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from .outputs import atomic_write_bytes
+
     img = arr_chw.to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    Image.fromarray(img).save(tmp)
-    tmp.replace(path)
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def min_hr_side(border: int, want_ssim: bool, window: int = 11) -> tuple[int, str]:
+    """Smallest modcropped HR side a protocol can score, and why: ``2 * border`` plus one pixel for
+    PSNR, or plus the 11x11 SSIM window (:func:`bench.metrics.ssim`, valid windows only)."""
+    if want_ssim:
+        return 2 * border + window, f"border {border} on each side and the {window}x{window} SSIM window"
+    return 2 * border + 1, f"border {border} on each side"
+
+
+class _LRCheck:
+    """Running comparison of LR files with the exact bicubic (counts of differing uint8 values)."""
+
+    def __init__(self, lr_dir: Path | None) -> None:
+        self.lr_dir = lr_dir
+        self.images = self.images_differing = self.values = self.values_differing = self.max_abs_diff = 0
+        self.worst: list[dict[str, Any]] = []
+
+    def add(self, name: str, file_lr: np.ndarray, exact: np.ndarray) -> None:
+        self.images += 1
+        self.values += exact.size
+        if file_lr.shape != exact.shape:
+            raise ValueError(f"{name}: LR file is {file_lr.shape[:2]}, the exact bicubic {exact.shape[:2]}")
+        diff = np.abs(file_lr.astype(np.int16) - exact.astype(np.int16))
+        n = int(np.count_nonzero(diff))
+        if n:
+            self.images_differing += 1
+            self.values_differing += n
+            m = int(diff.max())
+            self.max_abs_diff = max(self.max_abs_diff, m)
+            self.worst.append({"name": name, "values_differing": n, "max_abs_diff": m})
+
+    def result(self) -> dict[str, Any]:
+        return {"lr_dir": str(self.lr_dir) if self.lr_dir else None,
+                "reference": "MATLAB imresize(uint8, 1/s, 'bicubic'), bit-exact (the LR the evaluation used)",
+                "images": self.images, "images_differing": self.images_differing, "values": self.values,
+                "values_differing": self.values_differing, "max_abs_diff": self.max_abs_diff,
+                "per_image": sorted(self.worst, key=lambda r: -r["values_differing"])[:20]}
+
+    def summary(self) -> str:
+        if not self.values_differing:
+            return f"LR files in {self.lr_dir} match the exact bicubic (0 differing values in {self.images} images)"
+        pct = 100.0 * self.values_differing / max(1, self.values)
+        return (f"LR files in {self.lr_dir} are not the MATLAB-exact bicubic: {self.values_differing} of "
+                f"{self.values} values ({pct:.2f}%) differ in {self.images_differing} of {self.images} images, "
+                f"max |diff| {self.max_abs_diff}; the scores use the exact bicubic (paper protocol), "
+                "--lr files would use the files")
 
 
 def _sync(device: torch.device) -> None:
@@ -213,12 +271,18 @@ def evaluate(
     """
     t_start = time.perf_counter()
     scale = int(scale)
-    ds = dataset if isinstance(dataset, Dataset) else resolve_dataset(dataset)
-    pairs: list[ImagePair] = ds.pairs(scale, lr_source)
-    effective_lr = "files" if pairs and pairs[0].lr is not None else "bicubic"
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {list(PROTOCOLS)}, not {protocol!r}")
     want_ssim = PROTOCOLS[protocol]["ssim"] if compute_ssim is None else bool(compute_ssim)
+    border0 = scale if PROTOCOLS[protocol]["border"] == "scale" else int(PROTOCOLS[protocol]["border"])
+    min_side, why = min_hr_side(border0, want_ssim)
+    ds = dataset if isinstance(dataset, Dataset) else resolve_dataset(dataset)
+    pairs: list[ImagePair] = ds.pairs(scale, lr_source, min_side=min_side, min_side_why=f"{protocol} protocol: {why}")
+    has_files = bool(pairs) and pairs[0].lr is not None
+    # paper protocol, auto: the LR is the exact bicubic the protocol defines; files are only compared
+    check_files = has_files and lr_source == "auto" and protocol == "paper"
+    effective_lr = "files" if has_files and not check_files else "bicubic"
+    lr_check = _LRCheck(ds.lr_dir(scale)) if check_files else None
 
     name = model if isinstance(model, str) else getattr(getattr(model, "esr_spec", None), "name", type(model).__name__)
     message = ""
@@ -259,7 +323,11 @@ def evaluate(
         for pair in iterator:
             t0 = time.perf_counter()
             hr = modcrop(read_image(pair.hr), scale)
-            lr = read_image(pair.lr) if pair.lr is not None else make_lr(hr, scale)
+            if lr_check is not None and pair.lr is not None:
+                lr = make_lr(hr, scale)
+                lr_check.add(pair.name, read_image(pair.lr), lr)
+            else:
+                lr = read_image(pair.lr) if pair.lr is not None else make_lr(hr, scale)
             x = torch.from_numpy(lr).permute(2, 0, 1).unsqueeze(0).to(dev).float().div_(in_div)
             _sync(dev)
             t1 = time.perf_counter()
@@ -278,7 +346,14 @@ def evaluate(
             s = ssim(a, b) if want_ssim else None
             record.per_image.append({"name": pair.name, "psnr": p, "ssim": s})
             if save_path is not None:
-                _save_png(sr, save_path / f"{pair.name}.png")
+                try:
+                    _save_png(sr, save_path / f"{pair.name}.png")
+                except OSError as exc:  # disk full, folder gone: the scores still count
+                    from .outputs import describe_write_error
+
+                    record.notes.append(f"saving SR images to {save_path} stopped at {pair.name}.png "
+                                        f"({describe_write_error(exc)}); scores are unaffected")
+                    save_path = None
             t3 = time.perf_counter()
             t_load += t1 - t0
             t_forward += t2 - t1
@@ -287,6 +362,10 @@ def evaluate(
         record.status = "failed"
         record.message = f"{type(exc).__name__}: {exc}"
         return record
+    if lr_check is not None:
+        record.lr_check = lr_check.result()
+        if lr_check.values_differing:
+            record.notes.append(lr_check.summary())
     record.n_images = len(record.per_image)
     record.psnr = float(np.mean([r["psnr"] for r in record.per_image]))
     if want_ssim:

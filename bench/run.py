@@ -459,7 +459,7 @@ def _visual_figure(out: Path, models: list[str], datasets: list[str], device: st
                    force: bool, summary: BenchSummary) -> None:
     """figures/visual_<dataset>_<image>_x<s>.png for the first benchmark-layout dataset with measured PSNR."""
     from reports.loader import load_results
-    from reports.visual import render_png, visual_comparison
+    from reports.visual import render_png, visual_comparison, write_figure
 
     rs = load_results(out)
     ok = [q for q in rs.of("quality") if q.get("status") == "ok" and q.get("model") in models]
@@ -488,11 +488,10 @@ def _visual_figure(out: Path, models: list[str], datasets: list[str], device: st
     except Exception as exc:  # noqa: BLE001 - the figure is a bonus; its absence is noted, not fatal
         summary.notes.append(f"visual comparison skipped: {exc}")
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_json(meta_path, res.meta() | {"models": chosen, "dataset": dataset})
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(render_png(res))
-    tmp.replace(target)
+    try:  # PNG first, then its JSON; nothing temporary left on a failed write
+        write_figure(target, render_png(res), res.meta() | {"models": chosen, "dataset": dataset})
+    except OSError as exc:
+        summary.notes.append(f"visual comparison not written: {exc}")
 
 
 def summary_lines(summary: BenchSummary) -> list[str]:
@@ -521,6 +520,9 @@ def summary_lines(summary: BenchSummary) -> list[str]:
     if len(summary.failed) > 10:
         lines.append(f"  ... and {len(summary.failed) - 10} more failures (see status=failed records)")
     lines += [f"  note: {n}" for n in summary.notes]
+    lr_notes = {n for q in rs.of("quality") if (q.get("lr_check") or {}).get("values_differing")
+                for n in q.get("notes", []) if "not the MATLAB-exact bicubic" in n}
+    lines += [f"  note: {n}" for n in sorted(lr_notes)]  # LR folders that are not the protocol's bicubic
     if summary.report:
         lines.append(f"report: {summary.report}")
     return lines

@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.errors import UserError
+
 __all__ = ["ManifestError", "TeamEntry", "Manifest", "load_manifest", "find_manifest", "MANIFEST_NAMES"]
 
 MANIFEST_NAMES = ("submission.toml", "submission.yaml", "submission.yml")
@@ -37,7 +39,7 @@ _TEAM_KEYS = {"id", "name", "class", "model", "checkpoint", "kwargs", "key", "st
 _TOP_KEYS = {"year", "team", "teams"}
 
 
-class ManifestError(ValueError):
+class ManifestError(UserError, ValueError):
     """A manifest that cannot be used; the message says which entry and what to change."""
 
 
@@ -117,8 +119,20 @@ def find_manifest(submission: str | Path) -> Path:
     raise ManifestError(f"{p}: no such submission folder or manifest file")
 
 
+def _number(where: str, key: str, value: Any, kind: type = int) -> Any:
+    """``value`` as an ``int`` (or ``float``); a bool, text or table is a :class:`ManifestError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
+        raise ManifestError(f"{where}: {key} must be a{'n integer' if kind is int else ' number'}, got {value!r}")
+    return kind(value)
+
+
 def _parse(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not UTF-8 text (byte {exc.start}); save the manifest as UTF-8") from None
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read the manifest ({exc.strerror or exc})") from None
     try:
         if path.suffix == ".toml":
             if sys.version_info >= (3, 11):
@@ -148,7 +162,7 @@ def _team(path: Path, root: Path, raw: Any, idx: int) -> TeamEntry:
     where = f"{path}: team #{idx + 1}"
     if not isinstance(raw, dict):
         raise ManifestError(f"{where}: expected a table of keys, found {type(raw).__name__}")
-    unknown = sorted(set(raw) - _TEAM_KEYS)
+    unknown = sorted(map(str, set(raw) - _TEAM_KEYS))
     if unknown:
         raise ManifestError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(_TEAM_KEYS)}")
     for req in ("id", "name", "class"):
@@ -159,6 +173,9 @@ def _team(path: Path, root: Path, raw: Any, idx: int) -> TeamEntry:
     name = str(raw["name"])
     where = f"{path}: team {team_id}_{name}"
     stem = f"team{team_id}_{name}"
+    for k in ("model", "checkpoint"):
+        if raw.get(k) is not None and not isinstance(raw[k], str):
+            raise ManifestError(f"{where}: {k} must be a path (text), got {raw[k]!r}")
     model = root / raw["model"] if raw.get("model") else root / "models" / f"{stem}.py"
     ckpt_raw = raw.get("checkpoint")
     ckpt = (root / ckpt_raw) if ckpt_raw else _default_checkpoint(root, stem)
@@ -173,7 +190,11 @@ def _team(path: Path, root: Path, raw: Any, idx: int) -> TeamEntry:
     if not isinstance(kwargs, dict):
         raise ManifestError(f"{where}: kwargs must be a table of constructor arguments")
     tile = raw.get("tile")
-    scale = int(raw.get("scale", 4))
+    if tile is not None:
+        tile = _number(where, "tile", tile)
+        if tile < 0:
+            raise ManifestError(f"{where}: tile must be 0 (whole image) or a positive LR size, got {tile}")
+    scale = _number(where, "scale", raw.get("scale", 4))
     if scale != 4:
         raise ManifestError(f"{where}: NTIRE ESR is x4 only (scale = {scale})")
     strict = raw.get("strict", True)
@@ -202,12 +223,14 @@ def load_manifest(submission: str | Path) -> Manifest:
     data = _parse(path)
     root = path.parent
     if "team" in data or "teams" in data:
-        unknown = sorted(set(data) - _TOP_KEYS)
+        unknown = sorted(map(str, set(data) - _TOP_KEYS))
         if unknown:
             raise ManifestError(f"{path}: unknown top-level key(s) {unknown}; team keys go under [[team]]")
         raw_teams = data.get("team", data.get("teams"))
         if isinstance(raw_teams, dict):
             raw_teams = [raw_teams]
+        if raw_teams is not None and not isinstance(raw_teams, list):
+            raise ManifestError(f"{path}: 'team' must be a list of tables ([[team]]), got {raw_teams!r}")
     else:
         raw_teams = [{k: v for k, v in data.items() if k != "year"}]
     if not raw_teams:
@@ -218,4 +241,5 @@ def load_manifest(submission: str | Path) -> Manifest:
     if dup:
         raise ManifestError(f"{path}: duplicate team(s) {dup}")
     year = data.get("year")
-    return Manifest(path=path, teams=teams, year=int(year) if year else None)
+    year = _number(f"{path}", "year", year) if year is not None else None
+    return Manifest(path=path, teams=teams, year=year or None)

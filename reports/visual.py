@@ -241,6 +241,21 @@ def render_png(res: VisualResult) -> bytes:
     return buf.getvalue()
 
 
+def write_figure(png_path: str | Path, png: bytes, meta: dict[str, Any]) -> Path:
+    """Write a figure's PNG, then its JSON of numbers next to it (``.json``), each atomically.
+
+    The JSON is written only once the PNG is in place, so a figure's JSON never exists without its
+    PNG; a failed write (e.g. ``OSError`` ENOSPC) leaves no temporary file and propagates.
+    """
+    from bench.outputs import atomic_write_bytes
+    from bench.records import write_json
+
+    png_path = Path(png_path)
+    atomic_write_bytes(png_path, png)
+    write_json(png_path.with_suffix(".json"), meta)
+    return png_path
+
+
 def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 

@@ -28,6 +28,19 @@ def _run(args: argparse.Namespace) -> int:
                 resolve_dataset(d)
             except (OSError, ValueError) as exc:  # DatasetError is a ValueError
                 raise UserError(f"--datasets {d}: {exc}") from exc
+    if args.runtime_size is not None and min(args.runtime_size) < 1:
+        raise UserError(f"--runtime-size {args.runtime_size[0]} {args.runtime_size[1]}: height and width must be "
+                        "positive LR pixel counts (default 256 256)")
+    if (args.runtime_repeats is not None and args.runtime_repeats < 1) or (
+            args.runtime_warmup is not None and args.runtime_warmup < 0):
+        raise UserError("--runtime-repeats must be >= 1 and --runtime-warmup >= 0")
+    if args.device:
+        from bench.options import resolve_device
+
+        resolve_device(args.device)
+    from bench.outputs import check_output_dir
+
+    check_output_dir(args.out, "--out", 4 * 1024 * 1024)
     runtime_options = None
     if args.runtime_repeats is not None or args.runtime_warmup is not None or args.runtime_size is not None:
         cuda = (args.device or default_device()).startswith("cuda")
@@ -35,11 +48,6 @@ def _run(args: argparse.Namespace) -> int:
                            "repeats": args.runtime_repeats if args.runtime_repeats is not None else (30 if cuda else 5)}
         if args.runtime_size:
             runtime_options["input_size"] = tuple(args.runtime_size)
-    if args.device and args.device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise UserError(f"--device {args.device}: CUDA is not available here (use --device cpu)")
     executor = None
     if args.executor != "local" or args.address:
         from bench.executors import make_executor

@@ -83,15 +83,19 @@ def _measure_one(job: tuple[str, int, bool, str]) -> dict:
 
 
 def _jobs_for(args: argparse.Namespace) -> list[tuple[str, int, bool, str]]:
-    from bench.cli import UserError
+    from bench.errors import UserError
     from models import get_spec, list_models
 
     if args.all:
         if args.model:
             raise UserError("give either MODEL or --all, not both")
         names = list_models()
-        return [(n, s, args.by_module, args.execution) for n in names for s in get_spec(n).scales
+        jobs = [(n, s, args.by_module, args.execution) for n in names for s in get_spec(n).scales
                 if args.scale is None or s == args.scale]
+        if not jobs:
+            raise UserError(f"no zoo model supports x{args.scale} (scales: "
+                            f"{sorted({s for n in names for s in get_spec(n).scales})})")
+        return jobs
     if not args.model:
         raise UserError("name a MODEL (see `esr-bench models`) or pass --all")
     spec = get_spec(args.model)
@@ -103,6 +107,12 @@ def _jobs_for(args: argparse.Namespace) -> list[tuple[str, int, bool, str]]:
 
 def _run(args: argparse.Namespace) -> int:
     jobs = _jobs_for(args)
+    if args.out:
+        from pathlib import Path
+
+        from bench.outputs import RECORD_BYTES, check_output_dir
+
+        check_output_dir(Path(args.out) / "complexity", "--out", RECORD_BYTES * len(jobs))
     workers = max(1, min(args.jobs or min(2, os.cpu_count() or 1), len(jobs)))
     if workers == 1:
         recs = [_measure_one(j) for j in jobs]
@@ -123,19 +133,28 @@ def _run(args: argparse.Namespace) -> int:
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
             futures = {i: pool.submit(_measure_one, jobs[i]) for i in order}
             recs = [futures[i].result() for i in range(len(jobs))]
-    if args.out:
-        from pathlib import Path
-
-        from bench.records import write_json
-
-        for r in recs:
-            write_json(Path(args.out) / "complexity" / f"{r['model']}_x{r['scale']}.json", r)
+    # printed first: a failed write below cannot lose the result
     if args.json:
         print(json.dumps(recs if args.all else recs[0], indent=2))
     elif args.all:
         _print_summary(recs)
     else:
         _print_record(recs[0])
+    if args.out:
+        import sys
+
+        from bench.errors import UserError
+        from bench.outputs import describe_write_error
+        from bench.records import write_json
+
+        sys.stdout.flush()
+        for r in recs:
+            dest = Path(args.out) / "complexity" / f"{r['model']}_x{r['scale']}.json"
+            try:
+                write_json(dest, r)
+            except OSError as exc:
+                raise UserError(f"could not write {dest} ({describe_write_error(exc)}); the result is printed "
+                                "above") from None
     return 0 if all(r["status"] == "ok" for r in recs) else 1
 
 

@@ -16,26 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..cli import UserError
-
-
-def _parse_option(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise UserError(f"--set expects KEY=VALUE, got {text!r}")
-    key, raw = text.split("=", 1)
-    low = raw.strip().lower()
-    value: Any
-    if low in ("true", "false"):
-        value = low == "true"
-    else:
-        try:
-            value = int(raw)
-        except ValueError:
-            try:
-                value = float(raw)
-            except ValueError:
-                value = raw
-    return key.strip(), value
+from ..errors import UserError
 
 
 def _fmt(v: float | None, digits: int) -> str:
@@ -62,61 +43,98 @@ def _identified(record: Any, args: argparse.Namespace, scale: int, options: dict
     return stamp(rec, identity)
 
 
+def _check_options(model: str, scale: int, options: dict[str, Any]) -> None:
+    """Build the model once without weights so a rejected option fails before the dataset is read."""
+    from models import create_model
+
+    try:
+        create_model(model, scale, **options)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"model {model!r} rejected --set {', '.join(f'{k}={v!r}' for k, v in options.items())}: "
+                        f"{exc}") from None
+
+
+def _print_text(record: Any) -> None:
+    p = record.protocol
+    print(f"{record.model} x{record.scale} on {record.dataset} ({record.dataset_path})")
+    print(f"protocol {p['name']}: {p['channel']} channel, border {p['border']}, LR {p['lr_source']}"
+          + (f", tiles {p['tile']}/{p['tile_overlap']}" if p.get("tile") else ""))
+    if record.status != "ok":
+        print(f"status {record.status}: {record.message}")
+        return
+    for r in record.per_image:
+        print(f"  {r['name']:<24} {_fmt(r['psnr'], 4):>9} dB  {_fmt(r['ssim'], 5):>8}")
+    print(f"mean over {record.n_images} images: PSNR {_fmt(record.psnr, 4)} dB  SSIM {_fmt(record.ssim, 5)}")
+
+
 def _run(args: argparse.Namespace) -> int:
+    from models import get_spec
+
+    from ..options import parse_model_options, resolve_device
+    from ..outputs import RECORD_BYTES, check_output_dir, describe_write_error
     from ..quality import evaluate
     from ..records import write_json
 
+    # every option checked before any work
     if args.tile is not None and args.tile <= 0:
         raise UserError("--tile must be a positive number of LR pixels")
     if args.tile is not None and not 0 <= args.tile_overlap < args.tile:
         raise UserError(f"--tile-overlap must be in [0, {args.tile}), got {args.tile_overlap}")
+    spec = get_spec(args.model)
     scale = args.scale
     if scale is None:
         scale = 4
-    options = dict(_parse_option(o) for o in args.set or [])
-    try:
-        record = evaluate(
-            args.model,
-            scale,
-            args.dataset,
-            protocol=args.protocol,
-            lr_source=args.lr,
-            device=args.device,
-            tile=args.tile,
-            tile_overlap=args.tile_overlap,
-            save_dir=Path(args.save) if args.save else None,
-            weights_dir=args.weights_dir,
-            progress=not args.no_progress and sys.stderr.isatty(),
-            compute_ssim=args.ssim,
-            model_options=options or None,
-        )
-    except TypeError as exc:
-        if options:
-            raise UserError(f"model option rejected ({', '.join(options)}): {exc}") from exc
-        raise
+    if scale not in spec.scales:
+        raise UserError(f"model {spec.name!r} supports scales {list(spec.scales)}, not x{scale}")
+    device = resolve_device(args.device)
+    options = parse_model_options(spec.name, args.set)
+    if options:
+        _check_options(spec.name, scale, options)
+    if args.out:
+        check_output_dir(Path(args.out) / "quality", "--out", RECORD_BYTES)
+    if args.save:
+        check_output_dir(args.save, "--save", RECORD_BYTES)
+    record = evaluate(
+        args.model,
+        scale,
+        args.dataset,
+        protocol=args.protocol,
+        lr_source=args.lr,
+        device=device,
+        tile=args.tile,
+        tile_overlap=args.tile_overlap,
+        save_dir=Path(args.save) if args.save else None,
+        weights_dir=args.weights_dir,
+        progress=not args.no_progress and sys.stderr.isatty(),
+        compute_ssim=args.ssim,
+        model_options=options or None,
+    )
+    # the result goes to stdout first: a failure to write the record below cannot lose it
     rec = _identified(record, args, scale, options)
+    if args.json:
+        print(json.dumps(rec, indent=2))
+    else:
+        _print_text(record)
+    sys.stdout.flush()
+    save_failed = [n for n in record.notes if n.startswith("saving SR images")]
+    for note in record.notes:
+        if note not in save_failed:
+            print(f"esr-bench: note: {note}", file=sys.stderr)
     if args.out:
         from ..run import Task
 
         # the official model's record shares bench's file; a variant (--set) gets its own (see bench/run.py)
-        write_json(Path(args.out) / Task("quality", rec["model"], scale, rec["dataset"], rec.get("variant")).relpath(),
-                   rec)
-    if args.json:
-        print(json.dumps(rec, indent=2))
-    else:
-        p = record.protocol
-        print(f"{record.model} x{record.scale} on {record.dataset} ({record.dataset_path})")
-        print(f"protocol {p['name']}: {p['channel']} channel, border {p['border']}, LR {p['lr_source']}"
-              + (f", tiles {p['tile']}/{p['tile_overlap']}" if p.get("tile") else ""))
-        if record.status != "ok":
-            print(f"status {record.status}: {record.message}")
-        else:
-            for r in record.per_image:
-                print(f"  {r['name']:<24} {_fmt(r['psnr'], 4):>9} dB  {_fmt(r['ssim'], 5):>8}")
-            print(f"mean over {record.n_images} images: PSNR {_fmt(record.psnr, 4)} dB  SSIM {_fmt(record.ssim, 5)}")
+        dest = Path(args.out) / Task("quality", rec["model"], scale, rec["dataset"], rec.get("variant")).relpath()
+        try:
+            write_json(dest, rec)
+        except OSError as exc:
+            raise UserError(f"could not write {dest} ({describe_write_error(exc)}); the result is printed "
+                            "above") from None
     if record.status != "ok":
         print(f"esr-bench: {record.status}: {record.message}", file=sys.stderr)
         return 1
+    if save_failed:
+        raise UserError(save_failed[0])
     return 0
 
 
@@ -130,15 +148,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--protocol", choices=("paper", "ntire"), default="paper",
                    help="paper: Y channel, border = scale, SSIM; ntire: RGB PSNR, border 4")
     p.add_argument("--lr", choices=("auto", "files", "bicubic"), default="auto",
-                   help="LR images from the dataset's LR folder (files) or MATLAB bicubic of HR (default: auto)")
+                   help="LR source. bicubic: MATLAB-exact imresize(HR, 1/s, 'bicubic'); files: the dataset's "
+                        "LR folder; auto (default): paper protocol: the exact bicubic, and LR files, if any, "
+                        "are compared with it (differences reported); ntire protocol: the LR files")
     p.add_argument("--tile", type=int, default=None, help="tile size in LR pixels (default: whole image)")
     p.add_argument("--tile-overlap", type=int, default=16, help="overlap between tiles in LR pixels")
-    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
+    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N (checked before any work)")
     ssim = p.add_mutually_exclusive_group()
     ssim.add_argument("--ssim", dest="ssim", action="store_true", default=None, help="compute SSIM (ntire)")
     ssim.add_argument("--no-ssim", dest="ssim", action="store_false", help="skip SSIM")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="model constructor option, e.g. --set tlc=false (repeatable)")
+                   help="model constructor option, typed by the constructor (e.g. --set tlc=no, "
+                        "--set num_block=4); an unknown key lists the accepted ones (repeatable)")
     p.add_argument("--save", default=None, metavar="DIR", help="save SR images (PNG) into DIR")
     p.add_argument("--out", default=None, metavar="DIR", help="also write the record to DIR/quality/*.json")
     p.add_argument("--weights-dir", default=None, help="weights folder (default: $ESR_BENCH_WEIGHTS or cache)")

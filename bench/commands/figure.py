@@ -10,30 +10,39 @@ import argparse
 
 
 def _run(args: argparse.Namespace) -> int:
+    import sys
     from pathlib import Path
 
-    from bench.cli import UserError
-    from bench.records import write_json
+    from bench.errors import UserError
+    from bench.options import resolve_device
+    from bench.outputs import check_output_dir, describe_write_error
     from models import get_spec
-    from reports.visual import render_png, visual_comparison
+    from reports.visual import render_png, visual_comparison, write_figure
 
     models = [get_spec(m).name for m in args.models]
     box = tuple(args.box) if args.box else None
+    device = resolve_device(args.device)
+    if args.out is not None and Path(args.out).is_dir():
+        raise UserError(f"--out {args.out} is a folder; give the PNG file path, e.g. {Path(args.out) / 'visual.png'}")
+    out_dir = Path(args.out).parent if args.out else Path(".")
+    check_output_dir(out_dir, "--out", 4 * 1024 * 1024)
     try:
-        res = visual_comparison(models, args.dataset, args.image, args.scale, box=box, device=args.device,
+        res = visual_comparison(models, args.dataset, args.image, args.scale, box=box, device=device,
                                 weights_dir=args.weights_dir)
     except (FileNotFoundError, ValueError) as exc:
         raise UserError(str(exc)) from exc
     out = Path(args.out) if args.out else Path(f"visual_{res.image}_x{args.scale}.png")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_bytes(render_png(res))
-    tmp.replace(out)
-    write_json(out.with_suffix(".json"), res.meta())
+    # the numbers go to stdout first: a failed write below cannot lose them
     for p in res.panels:
         print(f"{p.title:<14}" + ("" if p.psnr is None else f"PSNR {p.psnr:.2f} dB  SSIM {p.ssim:.4f}"))
     for n in res.notes:
         print(f"note: {n}")
+    sys.stdout.flush()
+    try:
+        write_figure(out, render_png(res), res.meta())
+    except OSError as exc:
+        raise UserError(f"could not write {out} ({describe_write_error(exc)}); the numbers are printed above"
+                        ) from None
     print(out)
     return 0
 

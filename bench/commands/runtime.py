@@ -29,9 +29,20 @@ def _warmup_arg(text: str) -> int | str:
 
 
 def _user_error(msg: str) -> Exception:
-    from bench.cli import UserError
+    from bench.errors import UserError
 
     return UserError(msg)
+
+
+def _write(path: Path, rec: Any) -> Path:
+    """Write the record after it was printed; a failed write is a one-line error, nothing temporary left."""
+    from bench.outputs import describe_write_error
+
+    try:
+        return write_json(path, rec)
+    except OSError as exc:
+        raise _user_error(f"could not write {path} ({describe_write_error(exc)}); the result is printed above"
+                          ) from None
 
 
 def _lr_size(args: argparse.Namespace) -> tuple[int, int] | None:
@@ -107,6 +118,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.mode == "ntire" and args.warmup:
         raise _user_error("--mode ntire reproduces the official loop, which has no warm-up; drop --warmup")
     size = _lr_size(args)
+    if args.out:
+        from bench.outputs import check_output_dir
+
+        check_output_dir(Path(args.out) / "runtime", "--out")
     if args.compare or args.year or args.reference:
         if args.mode != "robust" or args.dataset:
             raise _user_error("--compare/--year/--reference use the robust protocol on --input/--hr sizes")
@@ -133,7 +148,8 @@ def _run(args: argparse.Namespace) -> int:
             if rec.message:
                 print(rec.message)
         if args.out:
-            write_json(Path(args.out) / "runtime" / f"compare_x{args.scale}.json", rec)
+            sys.stdout.flush()
+            _write(Path(args.out) / "runtime" / f"compare_x{args.scale}.json", rec)
         return 0 if rec.status == "ok" else 2
 
     datasets, dataset_name = _datasets(args)
@@ -160,7 +176,8 @@ def _run(args: argparse.Namespace) -> int:
         variant = [args.device, args.mode, args.dtype] + (["cl"] if args.channels_last else [])
         variant += ["compile"] if args.compile else []
         parts.append("-".join(variant))
-        path = write_json(Path(args.out) / "runtime" / ("_".join(parts) + ".json"), rec)
+        sys.stdout.flush()
+        path = _write(Path(args.out) / "runtime" / ("_".join(parts) + ".json"), rec)
         print(f"wrote {path}", file=sys.stderr)
     if rec.status == "skipped" and args.device == "cuda":
         print(f"esr-bench: error: {rec.message}", file=sys.stderr)
