@@ -144,22 +144,27 @@ def default_datasets() -> list[str]:
 
 
 def plan(models: Iterable[str], scales: Iterable[int] | None, datasets: Iterable[str],
-         ablations: bool = True) -> list[Task]:
-    """Every task, model by model: complexity, runtime, then quality per dataset; AGDN ablations last."""
+         ablations: bool = True, sources: Mapping[str, Any] | None = None) -> list[Task]:
+    """Every task, model by model: complexity, runtime, then quality per dataset; AGDN ablations last.
+
+    ``sources`` maps the record names of models given by reference (your own, :mod:`models.refs`) to their
+    :class:`~models.refs.ModelRecipe`; they are measured at ``scales`` (default x4)."""
     from models import get_spec
 
+    sources = sources or {}
     wanted = {int(s) for s in scales} if scales else None
     datasets = list(datasets)
     supported = {d: _dataset_scales(d) for d in datasets}
     tasks: list[Task] = []
     for name in models:
-        spec = get_spec(name)
-        for s in spec.scales:
+        spec_name, spec_scales = (name, tuple(sorted(wanted or {4}))) if name in sources else (
+            get_spec(name).name, get_spec(name).scales)
+        for s in spec_scales:
             if wanted is not None and s not in wanted:
                 continue
-            tasks += [Task("complexity", spec.name, s), Task("runtime", spec.name, s)]
-            tasks += [Task("quality", spec.name, s, d) for d in datasets if supported[d] is None or s in supported[d]]
-    names = {get_spec(m).name for m in models}
+            tasks += [Task("complexity", spec_name, s), Task("runtime", spec_name, s)]
+            tasks += [Task("quality", spec_name, s, d) for d in datasets if supported[d] is None or s in supported[d]]
+    names = {m if m in sources else get_spec(m).name for m in models}
     if ablations and "agdn" in names and (wanted is None or 4 in wanted):
         tasks += [Task("complexity", "agdn", 4, variant=v) for v in ABLATION_VARIANTS]
     return tasks
@@ -176,11 +181,15 @@ def _dataset_scales(dataset: str) -> tuple[int, ...] | None:
 
 
 # ------------------------------------------------------------------------------------------------ core
-def _checkpoint_problem(model: str, scale: int, weights_dir: str | None) -> str | None:
+def _checkpoint_problem(model: str, scale: int, weights_dir: str | None, source: Any = None) -> str | None:
     """Why ``model`` x``scale`` cannot be evaluated with official weights (``None`` when it can)."""
     from models import get_spec
     from models.weights import CheckpointError, WeightsNotFoundError, resolve_checkpoint
 
+    if source is not None:  # your own model: its --weights, or none
+        if source.weights or not source.describe(scale)[1]:
+            return None
+        return f"no checkpoint: pass --weights FILE for {source.ref}, so no PSNR is reported"
     spec = get_spec(model)
     if spec.checkpoint(scale) is None:
         from models import create_model
@@ -219,7 +228,7 @@ def _same_settings(rec: dict[str, Any], task: Task, device: str, runtime_options
 
 def _reusable(path: Path, task: Task, retry_failed: bool, weights_dir: str | None, device: str = "cpu",
               runtime_options: Mapping[str, Any] | None = None,
-              quality_options: Mapping[str, Any] | None = None) -> bool:
+              quality_options: Mapping[str, Any] | None = None, source: Any = None) -> bool:
     if not path.is_file():
         return False
     try:
@@ -229,11 +238,13 @@ def _reusable(path: Path, task: Task, retry_failed: bool, weights_dir: str | Non
     if not isinstance(rec, dict) or not _same_settings(rec, task, device, runtime_options or {},
                                                       quality_options or {}):
         return False
+    if source is not None and rec.get("model_source") != source.describe(task.scale)[0]:
+        return False  # your model's file, options or weights changed since: measure again
     status = rec.get("status")
     if status in REUSABLE:
         return True
     if status == "no_checkpoint":
-        return _checkpoint_problem(task.model, task.scale, weights_dir) is not None
+        return _checkpoint_problem(task.model, task.scale, weights_dir, source) is not None
     if status == "failed":
         return not retry_failed
     return False
@@ -250,10 +261,20 @@ def _base(task: Task) -> dict[str, Any]:
 
 def measure(task: Task, measures: Mapping[str, Callable[..., Any]], device: str,
             runtime_options: Mapping[str, Any], quality_options: Mapping[str, Any],
-            weights_dir: str | None) -> dict[str, Any]:
-    """Run one task and return its record (a failure is a ``failed`` record, never an exception)."""
+            weights_dir: str | None, source: Any = None) -> dict[str, Any]:
+    """Run one task and return its record (a failure is a ``failed`` record, never an exception).
+
+    ``source``: the :class:`~models.refs.ModelRecipe` of a model given by reference; it is built for the
+    task and measured as a module, and the record gets ``model_source`` (identity) and ``user_model``."""
     t0 = time.perf_counter()
+    identity = None
     try:
+        if source is not None:
+            module, src = source.build(task.scale)
+            identity = src.identity()
+            task_model: Any = module
+        else:
+            task_model = task.model
         if task.kind == "complexity" and task.variant:
             options = ABLATION_VARIANTS.get(task.variant)
             if options is None:
@@ -266,17 +287,17 @@ def measure(task: Task, measures: Mapping[str, Callable[..., Any]], device: str,
                 rec = to_jsonable(measures["complexity"](module, task.scale, device=device))
                 rec.update(_base(task), variant_options=options)
         elif task.kind == "complexity":
-            rec = to_jsonable(measures["complexity"](task.model, task.scale, device=device))
+            rec = to_jsonable(measures["complexity"](task_model, task.scale, device=device))
         elif task.kind == "runtime":
-            rec = to_jsonable(measures["runtime"](task.model, task.scale, device=device, **runtime_options))
+            rec = to_jsonable(measures["runtime"](task_model, task.scale, device=device, **runtime_options))
         elif task.kind == "quality":
-            problem = _checkpoint_problem(task.model, task.scale, weights_dir)
+            problem = _checkpoint_problem(task.model, task.scale, weights_dir, source)
             if problem:
                 rec = _base(task) | {"status": "no_checkpoint", "message": problem, "psnr": None, "ssim": None,
                                      "protocol": {"name": quality_options.get("protocol", "paper")}}
             else:
                 extra = {"weights_dir": weights_dir} if weights_dir else {}
-                rec = to_jsonable(measures["quality"](task.model, task.scale, task.dataset, device=device,
+                rec = to_jsonable(measures["quality"](task_model, task.scale, task.dataset, device=device,
                                                       **quality_options, **extra))
                 rec.setdefault("dataset", Path(str(task.dataset)).name)
         else:
@@ -289,6 +310,8 @@ def measure(task: Task, measures: Mapping[str, Callable[..., Any]], device: str,
     for key, value in _base(task).items():
         rec.setdefault(key, value)
     rec["kind"] = task.kind  # the file's kind wins over anything a measurement put there
+    if source is not None:
+        rec["model_source"], rec["user_model"] = identity, True
     rec.setdefault("status", "ok")
     rec.setdefault("message", "")
     if not rec.get("env"):
@@ -334,13 +357,17 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
               runtime_options: Mapping[str, Any] | None = None, quality_options: Mapping[str, Any] | None = None,
               weights_dir: str | None = None, report: bool = True, visual: bool = True,
               progress: bool = True, fetch: bool = False, fetch_base_url: str | None = None,
-              plot: tuple[str, int] = ("B100", 4)) -> BenchSummary:
-    """Measure every model x scale x dataset into ``out`` (resumable) and write ``out/report.html``."""
+              plot: tuple[str, int] = ("B100", 4), sources: Mapping[str, Any] | None = None) -> BenchSummary:
+    """Measure every model x scale x dataset into ``out`` (resumable) and write ``out/report.html``.
+
+    ``sources``: record name -> :class:`~models.refs.ModelRecipe` for models given by reference (your own);
+    their names in ``models`` are those record names."""
     from models import get_spec, list_models
 
     start = time.perf_counter()
     out = Path(out)
-    models = [get_spec(m).name for m in (models or list_models())]
+    sources = dict(sources or {})
+    models = [m if m in sources else get_spec(m).name for m in (models or list_models())]
     datasets = list(datasets) if datasets else default_datasets()
     device = device or default_device()
     measures = {**default_measures(), **(measures or {})}
@@ -351,11 +378,11 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
     removed = _clean_stale_temps(out)
     if removed:
         summary.notes.append(f"removed {removed} temporary file(s) of an interrupted write")
-    tasks = plan(models, scales, datasets, ablations)
+    tasks = plan(models, scales, datasets, ablations, sources)
     if not tasks:
         raise ValueError("nothing to measure: no selected model supports the selected scales")
     if fetch:
-        summary.notes += fetch_missing(models, weights_dir, fetch_base_url)
+        summary.notes += fetch_missing([m for m in models if m not in sources], weights_dir, fetch_base_url)
 
     from tqdm.auto import tqdm
 
@@ -364,12 +391,13 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
         for task in tasks:
             path = out / task.relpath()
             bar.set_postfix_str(task.label(), refresh=False)
+            source = sources.get(task.model)
             if not force and _reusable(path, task, retry_failed, weights_dir, device, runtime_options,
-                                       quality_options):
+                                       quality_options, source):
                 summary.reused += 1
                 rec = read_json(path)
             else:
-                rec = measure(task, measures, device, runtime_options, quality_options, weights_dir)
+                rec = measure(task, measures, device, runtime_options, quality_options, weights_dir, source)
                 write_json(path, rec)
                 summary.computed += 1
             if rec.get("status") == "failed":
@@ -380,7 +408,7 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
     finally:
         bar.close()
     if visual:
-        _visual_figure(out, models, datasets, device, weights_dir, force, summary)
+        _visual_figure(out, models, datasets, device, weights_dir, force, summary, sources)
     if report:
         from reports import build_report
 
@@ -390,7 +418,7 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
 
 
 def _visual_figure(out: Path, models: list[str], datasets: list[str], device: str, weights_dir: str | None,
-                   force: bool, summary: BenchSummary) -> None:
+                   force: bool, summary: BenchSummary, sources: Mapping[str, Any] | None = None) -> None:
     """figures/visual_<dataset>_<image>_x<s>.png for the first benchmark-layout dataset with measured PSNR."""
     from reports.loader import load_results
     from reports.visual import render_png, visual_comparison
@@ -418,7 +446,8 @@ def _visual_figure(out: Path, models: list[str], datasets: list[str], device: st
     source = next((d for d in datasets if Path(d).name == dataset), None) or next(
         (q.get("dataset_path") for q in ok if q["dataset"] == dataset and q.get("dataset_path")), dataset)
     try:
-        res = visual_comparison(chosen, source, image, scale, device=device, weights_dir=weights_dir)
+        built = [sources[m].build(scale)[0] if m in (sources or {}) else m for m in chosen]
+        res = visual_comparison(built, source, image, scale, device=device, weights_dir=weights_dir)
     except Exception as exc:  # noqa: BLE001 - the figure is a bonus; its absence is noted, not fatal
         summary.notes.append(f"visual comparison skipped: {exc}")
         return

@@ -14,28 +14,14 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
 
 from ..cli import UserError
 
 
-def _parse_option(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise UserError(f"--set expects KEY=VALUE, got {text!r}")
-    key, raw = text.split("=", 1)
-    low = raw.strip().lower()
-    value: Any
-    if low in ("true", "false"):
-        value = low == "true"
-    else:
-        try:
-            value = int(raw)
-        except ValueError:
-            try:
-                value = float(raw)
-            except ValueError:
-                value = raw
-    return key.strip(), value
+def _is_zoo(ref: str) -> bool:
+    from models.refs import is_zoo_ref
+
+    return is_zoo_ref(ref)
 
 
 def _fmt(v: float | None, digits: int) -> str:
@@ -48,7 +34,7 @@ def _fmt(v: float | None, digits: int) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     from ..quality import evaluate
-    from ..records import to_jsonable, write_json
+    from ..records import write_json
 
     if args.tile is not None and args.tile <= 0:
         raise UserError("--tile must be a positive number of LR pixels")
@@ -57,10 +43,17 @@ def _run(args: argparse.Namespace) -> int:
     scale = args.scale
     if scale is None:
         scale = 4
-    options = dict(_parse_option(o) for o in args.set or [])
+    from ._model_args import annotate, parse_options, require_weights, resolve
+
+    options = parse_options(args.set)
+    model, source = args.model, None
+    if not _is_zoo(args.model) or args.weights or args.key or args.strip_prefix or args.data_range is not None:
+        model, source = resolve(args, args.model, scale, name_ok=False)  # your model, or your weights
+        options = {}
+        require_weights(model, source)
     try:
         record = evaluate(
-            args.model,
+            model,
             scale,
             args.dataset,
             protocol=args.protocol,
@@ -78,11 +71,12 @@ def _run(args: argparse.Namespace) -> int:
         if options:
             raise UserError(f"model option rejected ({', '.join(options)}): {exc}") from exc
         raise
+    data = annotate(record, source)
     if args.out:
         dest = Path(args.out) / "quality" / f"{record.model}_x{record.scale}_{record.dataset}.json"
-        write_json(dest, record)
+        write_json(dest, data)
     if args.json:
-        print(json.dumps(to_jsonable(record), indent=2))
+        print(json.dumps(data, indent=2))
     else:
         p = record.protocol
         print(f"{record.model} x{record.scale} on {record.dataset} ({record.dataset_path})")
@@ -103,7 +97,6 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="PSNR/SSIM of a model on a dataset (paper or NTIRE protocol)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="zoo model name (see `esr-bench models`)")
     p.add_argument("--scale", type=int, default=None, help="upscaling factor (default 4)")
     p.add_argument("--dataset", required=True,
                    help="Set5, Set14, B100, Urban100, Manga109 (under $ESR_BENCH_DATA), samples, or a folder")
@@ -117,11 +110,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     ssim = p.add_mutually_exclusive_group()
     ssim.add_argument("--ssim", dest="ssim", action="store_true", default=None, help="compute SSIM (ntire)")
     ssim.add_argument("--no-ssim", dest="ssim", action="store_false", help="skip SSIM")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="model constructor option, e.g. --set tlc=false (repeatable)")
     p.add_argument("--save", default=None, metavar="DIR", help="save SR images (PNG) into DIR")
     p.add_argument("--out", default=None, metavar="DIR", help="also write the record to DIR/quality/*.json")
     p.add_argument("--weights-dir", default=None, help="weights folder (default: $ESR_BENCH_WEIGHTS or cache)")
     p.add_argument("--json", action="store_true", help="print the record as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from ._model_args import add_model_args
+
+    add_model_args(p, set_help="model constructor option, e.g. --set tlc=false (repeatable)")
     p.set_defaults(func=_run)
