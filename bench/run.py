@@ -311,7 +311,7 @@ def measure(task: Task, measures: Mapping[str, Callable[..., Any]], device: str,
         rec.setdefault(key, value)
     rec["kind"] = task.kind  # the file's kind wins over anything a measurement put there
     if source is not None:
-        rec["model_source"], rec["user_model"] = identity, True
+        rec["model"], rec["model_source"], rec["user_model"] = task.model, identity, True
     rec.setdefault("status", "ok")
     rec.setdefault("message", "")
     if not rec.get("env"):

@@ -23,6 +23,7 @@ from .tables import _label, _published_name, paper_madds_g, paper_params_k  # no
 HIGHLIGHT = "#d62728"
 OTHER = "#1f77b4"
 PUBLISHED = "#9e9e9e"
+USER = "#2ca02c"  # the researcher's own model (records with user_model: true): green star
 
 
 def _svg(fig: Figure) -> str:
@@ -52,7 +53,8 @@ def performance_points(rs: ResultSet, dataset: str = "B100", scale: int = 4) -> 
             continue
         c = rs.find("complexity", q["model"], scale)
         pts.append({"model": q["model"], "label": _label(q["model"]), "psnr": q["psnr"],
-                    "params_k": paper_params_k(c), "madds_g": paper_madds_g(c)})
+                    "params_k": paper_params_k(c), "madds_g": paper_madds_g(c),
+                    "user_model": bool(q.get("user_model") or (c or {}).get("user_model"))})
     return sorted(pts, key=lambda p: p["model"])
 
 
@@ -75,10 +77,11 @@ def psnr_complexity_svg(rs: ResultSet, x: str = "madds_g", dataset: str = "B100"
             ax.annotate(row["model"], (xv, row[f"{dataset}_psnr"]), fontsize=6, color=PUBLISHED,
                         xytext=(3, 3), textcoords="offset points")
     for p in pts:
-        hi = _highlight(p["model"])
+        hi = _highlight(p["model"]) or p["user_model"]
         coll = ax.scatter([p[x]], [p["psnr"]], s=max(p["params_k"], 1) / 3, alpha=0.75,
-                          color=HIGHLIGHT if hi else OTHER, edgecolors="black" if hi else "none", zorder=3)
-        coll.set_gid(f"point-{_slug(p['model'])}")
+                          color=USER if p["user_model"] else HIGHLIGHT if hi else OTHER,
+                          marker="*" if p["user_model"] else "o", edgecolors="black" if hi else "none", zorder=3)
+        coll.set_gid(f"{'user' if p['user_model'] else 'point'}-{_slug(p['model'])}")
         ax.annotate(p["label"], (p[x], p["psnr"]), fontsize=8, fontweight="bold" if hi else "normal",
                     xytext=(4, 4), textcoords="offset points", zorder=4)
     ax.set_xlabel("Multi-adds [G] (thop MACs, 1280x720 HR)" if x == "madds_g" else "Params [K] (thop)")
@@ -90,6 +93,8 @@ def psnr_complexity_svg(rs: ResultSet, x: str = "madds_g", dataset: str = "B100"
         ax.scatter([], [], facecolors="none", edgecolors=PUBLISHED, label="published only (paper table 5)")
     ax.scatter([], [], color=OTHER, label="measured")
     ax.scatter([], [], color=HIGHLIGHT, edgecolors="black", label="AGDN (measured)")
+    if any(p["user_model"] for p in pts):
+        ax.scatter([], [], color=USER, marker="*", edgecolors="black", label="your model (measured)")
     ax.legend(fontsize=7, loc="lower right")
     return _svg(fig)
 

@@ -178,7 +178,8 @@ def table5(rs: ResultSet, include_published_only: bool = True) -> Table:
         for q in sorted(quality, key=lambda q: _dataset_order(q.get("dataset", "")) if q else (0, "")):
             ds = q.get("dataset") if q else None
             row: dict[str, Any] = {"model": model, "label": _label(model), "scale": scale, "dataset": ds or "–",
-                                   "_classes": {}}
+                                   "_classes": {}, "user_model": bool((c or {}).get("user_model") or
+                                                                      (q or {}).get("user_model"))}
             row["m_params_k"] = paper_params_k(c)
             row["params_exact"] = c.get("params") if _ok(c) else None
             row["m_madds_g"] = paper_madds_g(c)
