@@ -238,7 +238,9 @@ def _reusable(path: Path, task: Task, retry_failed: bool, weights_dir: str | Non
     if not isinstance(rec, dict) or not _same_settings(rec, task, device, runtime_options or {},
                                                       quality_options or {}):
         return False
-    if source is not None and rec.get("model_source") != source.describe(task.scale)[0]:
+    stored = rec.get("model_source") if isinstance(rec.get("model_source"), dict) else {}
+    if source is not None and {k: stored.get(k) for k in source.describe(task.scale)[0]} != \
+            source.describe(task.scale)[0]:
         return False  # your model's file, options or weights changed since: measure again
     status = rec.get("status")
     if status in REUSABLE:
@@ -271,7 +273,7 @@ def measure(task: Task, measures: Mapping[str, Callable[..., Any]], device: str,
     try:
         if source is not None:
             module, src = source.build(task.scale)
-            identity = src.identity()
+            identity = src.record()
             task_model: Any = module
         else:
             task_model = task.model

@@ -20,8 +20,9 @@ A one-image test forward (1x3x64x64, values in ``data_range``) then checks that 
 Weights (``--weights``) follow the zoo's rules: ``torch.load(weights_only=True)`` and strict loading with the
 exact key diff (:mod:`models.weights`). The returned module carries ``esr_spec`` (a :class:`ModelSpec`
 built on the fly, so measurement code names the records after it), ``esr_scale``, ``data_range`` and
-``esr_source`` (a :class:`ModelSource`, whose :meth:`~ModelSource.identity` goes into every record as
-``model_source``: it holds the model file's sha256, so editing the file re-measures it).
+``esr_source`` (a :class:`ModelSource`: :meth:`~ModelSource.identity` holds the model file's sha256, so
+editing the file re-measures it; :meth:`~ModelSource.record`, the identity plus provenance, goes into every
+record as ``model_source``).
 """
 
 from __future__ import annotations
@@ -86,13 +87,18 @@ class ModelSource:
 
     def identity(self) -> dict[str, Any]:
         """JSON-able identity: kind, path/module, class, file sha256, options, weights sha256, key,
-        strip_prefix, data_range. Two measurements are of the same model iff their identities are equal."""
+        strip_prefix, data_range. Two measurements are of the same model iff their identities are equal
+        (the reference as typed and the checkpoint's path are provenance, see :meth:`record`)."""
         return {
-            "kind": self.kind, "ref": self.ref, "path": self.path, "module": self.module, "class": self.class_name,
+            "kind": self.kind, "path": self.path, "module": self.module, "class": self.class_name,
             "file_sha256": self.file_sha256, "options": dict(sorted(self.options.items())),
-            "weights": self.weights, "weights_sha256": self.weights_sha256, "key": self.key,
-            "strip_prefix": self.strip_prefix, "data_range": self.data_range,
+            "weights_sha256": self.weights_sha256, "key": self.key, "strip_prefix": self.strip_prefix,
+            "data_range": self.data_range,
         }
+
+    def record(self) -> dict[str, Any]:
+        """What a record stores as ``model_source``: the identity plus the reference and checkpoint path."""
+        return {**self.identity(), "ref": self.ref, "weights": self.weights}
 
 
 # ------------------------------------------------------------------------------------------ parsing

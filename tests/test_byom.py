@@ -343,3 +343,12 @@ def test_python_module_reference(plugin) -> None:
     assert src.kind == "module" and src.module == "esr_plug" and src.options == {"scale": 2}
     assert src.file_sha256 == hashlib.sha256((plugin / "esr_plug.py").read_bytes()).hexdigest()
     assert sum(p.numel() for p in model.parameters()) == 3 * 12 * 9 + 12
+
+
+def test_figure_visual_with_own_model(own, tmp_path, capsys) -> None:
+    png = tmp_path / "v.png"
+    assert main(["figure", "visual", "--models", "bicubic", own["ref"], *own["opts"], "--dataset", str(own["data"]),
+                 "--image", "img0", "--scale", str(SCALE), "--out", str(png)]) == 0
+    meta = json.loads(png.with_suffix(".json").read_text())
+    titles = [p["title"] for p in meta["panels"]]
+    assert titles[0] == "HR" and "MyNet" in titles and png.stat().st_size > 1000 and not meta["notes"]

@@ -110,7 +110,7 @@ def annotate(record: Any, source: Any) -> dict[str, Any]:
 
     d = to_jsonable(record)
     if source is not None:
-        d["model_source"] = source.identity()
+        d["model_source"] = source.record()
         d["user_model"] = source.user_model
     return d
 
