@@ -347,7 +347,7 @@ def test_python_module_reference(plugin) -> None:
 
 def test_figure_visual_with_own_model(own, tmp_path, capsys) -> None:
     png = tmp_path / "v.png"
-    assert main(["figure", "visual", "--models", "bicubic", own["ref"], *own["opts"], "--dataset", str(own["data"]),
+    assert main(["figure", "visual", "--models", own["ref"], *own["opts"], "--dataset", str(own["data"]),
                  "--image", "img0", "--scale", str(SCALE), "--out", str(png)]) == 0
     meta = json.loads(png.with_suffix(".json").read_text())
     titles = [p["title"] for p in meta["panels"]]
