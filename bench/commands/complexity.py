@@ -87,11 +87,13 @@ def _jobs_for(args: argparse.Namespace) -> list[tuple]:
     from models import get_spec, list_models
     from models.refs import is_zoo_ref
 
-    from ._model_args import resolve
+    from ._model_args import has_own_options, resolve
 
     if args.all:
         if args.model:
             raise UserError("give either MODEL or --all, not both")
+        if has_own_options(args):
+            raise UserError("--set/--weights/--key/--strip-prefix/--data-range apply to one MODEL, not to --all")
         names = list_models()
         return [(n, s, args.by_module, args.execution) for n in names for s in get_spec(n).scales
                 if args.scale is None or s == args.scale]
