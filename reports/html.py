@@ -19,9 +19,14 @@ TEMPLATES = Path(__file__).with_name("templates")
 
 
 def all_tables(rs: ResultSet, year: int | None = None) -> list[Table]:
-    """Every table of the report, in report order (the exports use the same list)."""
-    return [table5(rs), quality_table(rs), *ablation_tables(rs), *challenge_tables(rs.of("challenge"), year),
-            runtime_table(rs), counting_table(rs)]
+    """Every table of the report, in report order (the exports use the same list). Rows of the user's own
+    model (records with ``user_model: true``) get ``user_model`` too, so every table highlights them."""
+    tables = [table5(rs), quality_table(rs), *ablation_tables(rs), *challenge_tables(rs.of("challenge"), year),
+              runtime_table(rs), counting_table(rs)]
+    own = {r.get("model") for k in ("complexity", "runtime", "quality") for r in rs.of(k) if r.get("user_model")}
+    for row in (row for t in tables for row in t.rows if own and row.get("model") in own):
+        row["user_model"] = True
+    return tables
 
 
 def _protocols(rs: ResultSet) -> dict[str, list[str]]:

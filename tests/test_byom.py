@@ -144,7 +144,7 @@ def test_bench_measures_own_model_next_to_the_zoo_and_remeasures_an_edited_file(
     assert r["status"] == "ok"
     assert c["user_model"] and q["user_model"] and r["user_model"]
     html = (out / "report.html").read_text()
-    assert 'user-model" data-model="MyNet"' in html  # table row highlighted
+    assert html.count('user-model" data-model="MyNet"') == 4  # highlighted in table 5, quality, runtime, counting
     assert 'id="user-MyNet"' in html  # and its point in the PSNR-complexity figure
     assert main(argv) == 0
     assert "0 measured, 6 reused" in capsys.readouterr().out
