@@ -209,14 +209,22 @@ def checkpoint_sha256(model: str, scale: int, weights_dir: str | Path | None = N
 
 
 def model_identity(model: str, scale: int, options: Mapping[str, Any] | None = None, *,
-                   weights_dir: str | Path | None = None, checkpoint: bool = True) -> dict[str, Any]:
+                   weights_dir: str | Path | None = None, checkpoint: bool = True,
+                   source: Any = None) -> dict[str, Any]:
     """The model part of an identity: ``{"model", "scale", "options"[, "checkpoint_sha256"]}``.
+
+    ``source``: a :class:`models.refs.ModelRecipe` for a model given by reference (your own): its part is
+    ``{"model", "scale", "options": {}, "source"}`` where ``source`` holds the model file's sha256, class,
+    constructor options and the checkpoint's sha256 (``ModelSource.identity``), so editing the file or
+    the weights re-measures it.
 
     ``model`` is a zoo name or alias (stored as the spec's canonical name); ``options`` are constructor
     overrides, kept only where they differ from the registry's (:func:`variant_options`).
     ``checkpoint=True`` adds the sha256 of the checkpoint that would be loaded (:func:`checkpoint_sha256`).
     Raises ``models.UnknownModelError`` for an unknown name.
     """
+    if source is not None:
+        return {"model": str(model), "scale": int(scale), "options": {}, "source": source.describe(scale)[0]}
     from models import get_spec
 
     spec = get_spec(model)
@@ -288,10 +296,11 @@ def _base(kind: str, model_part: dict[str, Any]) -> dict[str, Any]:
     return {"version": IDENTITY_VERSION, "kind": kind, "model": model_part}
 
 
-def complexity_identity(model: str, scale: int, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def complexity_identity(model: str, scale: int, options: Mapping[str, Any] | None = None, *,
+                        source: Any = None) -> dict[str, Any]:
     """Identity of a complexity record: model part (no checkpoint: counts do not read weights) + versions."""
     versions = software_versions()
-    return _base("complexity", model_identity(model, scale, options, checkpoint=False)) | {
+    return _base("complexity", model_identity(model, scale, options, checkpoint=False, source=source)) | {
         "software": {k: versions.get(k) for k in COUNTING_LIBRARIES}}
 
 
@@ -307,7 +316,7 @@ QUALITY_SETTINGS = ("protocol", "lr_source", "tile", "tile_overlap", "compute_ss
 
 
 def runtime_identity(model: str, scale: int, options: Mapping[str, Any] | None = None, *, device: str = "cpu",
-                     **settings: Any) -> dict[str, Any]:
+                     source: Any = None, **settings: Any) -> dict[str, Any]:
     """Identity of a runtime record; ``settings`` are ``bench.runtime.measure_runtime`` keywords.
 
     Settings not given take measure_runtime's defaults (read from its signature, not copied here);
@@ -331,13 +340,13 @@ def runtime_identity(model: str, scale: int, options: Mapping[str, Any] | None =
     s["cudnn_benchmark"] = bool(s["cudnn_benchmark"]) if dev.type == "cuda" else None
     if given:
         s["extra"] = to_jsonable(dict(sorted(given.items())))
-    return _base("runtime", model_identity(model, scale, options, checkpoint=False)) | {
+    return _base("runtime", model_identity(model, scale, options, checkpoint=False, source=source)) | {
         "device": {"type": dev.type, "name": device_name(device)}, "settings": to_jsonable(s),
         "torch": software_versions()["torch"]}
 
 
 def quality_identity(model: str, scale: int, dataset: Any, options: Mapping[str, Any] | None = None, *,
-                     weights_dir: str | Path | None = None, **settings: Any) -> dict[str, Any]:
+                     weights_dir: str | Path | None = None, source: Any = None, **settings: Any) -> dict[str, Any]:
     """Identity of a quality record; ``settings`` are ``bench.quality.evaluate`` keywords (its defaults apply).
 
     ``compute_ssim=None`` resolves to the protocol's default (paper: on, ntire: off); ``tile_overlap``
@@ -360,7 +369,7 @@ def quality_identity(model: str, scale: int, dataset: Any, options: Mapping[str,
         data = dataset_identity(dataset, scale, s["lr_source"])
     except (DatasetError, OSError):
         data = {"name": Path(str(getattr(dataset, "name", dataset))).name, "unresolved": True}
-    return _base("quality", model_identity(model, scale, options, weights_dir=weights_dir)) | {
+    return _base("quality", model_identity(model, scale, options, weights_dir=weights_dir, source=source)) | {
         "dataset": data, "protocol": proto}
 
 

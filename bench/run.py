@@ -152,22 +152,27 @@ def default_datasets() -> list[str]:
 
 
 def plan(models: Iterable[str], scales: Iterable[int] | None, datasets: Iterable[str],
-         ablations: bool = True) -> list[Task]:
-    """Every task, model by model: complexity, runtime, then quality per dataset; AGDN ablations last."""
+         ablations: bool = True, sources: Mapping[str, Any] | None = None) -> list[Task]:
+    """Every task, model by model: complexity, runtime, then quality per dataset; AGDN ablations last.
+
+    ``sources`` maps the record names of models given by reference (your own, :mod:`models.refs`) to their
+    :class:`~models.refs.ModelRecipe`; they are measured at ``scales`` (default x4)."""
     from models import get_spec
 
+    sources = sources or {}
     wanted = {int(s) for s in scales} if scales else None
     datasets = list(datasets)
     supported = {d: _dataset_scales(d) for d in datasets}
     tasks: list[Task] = []
     for name in models:
-        spec = get_spec(name)
-        for s in spec.scales:
+        spec_name, spec_scales = (name, tuple(sorted(wanted or {4}))) if name in sources else (
+            get_spec(name).name, get_spec(name).scales)
+        for s in spec_scales:
             if wanted is not None and s not in wanted:
                 continue
-            tasks += [Task("complexity", spec.name, s), Task("runtime", spec.name, s)]
-            tasks += [Task("quality", spec.name, s, d) for d in datasets if supported[d] is None or s in supported[d]]
-    names = {get_spec(m).name for m in models}
+            tasks += [Task("complexity", spec_name, s), Task("runtime", spec_name, s)]
+            tasks += [Task("quality", spec_name, s, d) for d in datasets if supported[d] is None or s in supported[d]]
+    names = {m if m in sources else get_spec(m).name for m in models}
     if ablations and "agdn" in names and (wanted is None or 4 in wanted):
         tasks += [Task("complexity", "agdn", 4, variant=v) for v in ABLATION_VARIANTS]
     return tasks
@@ -184,11 +189,15 @@ def _dataset_scales(dataset: str) -> tuple[int, ...] | None:
 
 
 # ------------------------------------------------------------------------------------------------ core
-def _checkpoint_problem(model: str, scale: int, weights_dir: str | None) -> str | None:
+def _checkpoint_problem(model: str, scale: int, weights_dir: str | None, source: Any = None) -> str | None:
     """Why ``model`` x``scale`` cannot be evaluated with official weights (``None`` when it can)."""
     from models import get_spec
     from models.weights import CheckpointError, WeightsNotFoundError, resolve_checkpoint
 
+    if source is not None:  # your own model: its --weights, or none
+        if source.weights or not source.describe(scale)[1]:
+            return None
+        return f"no checkpoint: pass --weights FILE for {source.ref}, so no PSNR is reported"
     spec = get_spec(model)
     if spec.checkpoint(scale) is None:
         from models import create_model
@@ -210,21 +219,21 @@ def task_options(task: Task) -> dict[str, Any]:
 
 
 def task_identity(task: Task, device: str, runtime_options: Mapping[str, Any], quality_options: Mapping[str, Any],
-                  weights_dir: str | None) -> dict[str, Any] | None:
+                  weights_dir: str | None, source: Any = None) -> dict[str, Any] | None:
     """The identity (bench/identity.py) the record of ``task`` must have; ``None`` if it cannot be known.
 
     ``None`` (e.g. a dataset that does not resolve) means: measure; the measurement records the error.
     """
     try:
         if task.kind == "complexity":
-            out = ident.complexity_identity(task.model, task.scale, task_options(task))
+            out = ident.complexity_identity(task.model, task.scale, task_options(task), source=source)
             return out | {"ablation": task.variant} if task.variant else out
         if task.kind == "runtime":
             return ident.runtime_identity(task.model, task.scale, task_options(task), device=device,
-                                          **runtime_options)
+                                          source=source, **runtime_options)
         if task.kind == "quality":
             return ident.quality_identity(task.model, task.scale, task.dataset, task_options(task),
-                                          weights_dir=weights_dir, **quality_options)
+                                          weights_dir=weights_dir, source=source, **quality_options)
     except Exception:  # noqa: BLE001 - an unknowable identity only means the task is measured again
         return None
     return None
@@ -258,13 +267,22 @@ def _base(task: Task) -> dict[str, Any]:
 
 def measure(task: Task, measures: Mapping[str, Callable[..., Any]], device: str,
             runtime_options: Mapping[str, Any], quality_options: Mapping[str, Any],
-            weights_dir: str | None, identity: Mapping[str, Any] | None = None) -> dict[str, Any]:
+            weights_dir: str | None, identity: Mapping[str, Any] | None = None,
+            source: Any = None) -> dict[str, Any]:
     """Run one task and return its record (a failure is a ``failed`` record, never an exception).
 
-    ``identity`` (:func:`task_identity`) is stamped on the record with its hash.
-    """
+    ``identity`` (:func:`task_identity`) is stamped on the record with its hash. ``source``: the
+    :class:`~models.refs.ModelRecipe` of a model given by reference; it is built for the task and measured
+    as a module, and the record gets ``model_source`` (provenance) and ``user_model``."""
     t0 = time.perf_counter()
+    provenance = None
     try:
+        if source is not None:
+            module, src = source.build(task.scale)
+            provenance = src.record()
+            task_model: Any = module
+        else:
+            task_model = task.model
         if task.kind == "complexity" and task.variant:
             options = ABLATION_VARIANTS.get(task.variant)
             if options is None:
@@ -277,17 +295,17 @@ def measure(task: Task, measures: Mapping[str, Callable[..., Any]], device: str,
                 rec = to_jsonable(measures["complexity"](module, task.scale, device=device))
                 rec.update(_base(task), variant_options=options)
         elif task.kind == "complexity":
-            rec = to_jsonable(measures["complexity"](task.model, task.scale, device=device))
+            rec = to_jsonable(measures["complexity"](task_model, task.scale, device=device))
         elif task.kind == "runtime":
-            rec = to_jsonable(measures["runtime"](task.model, task.scale, device=device, **runtime_options))
+            rec = to_jsonable(measures["runtime"](task_model, task.scale, device=device, **runtime_options))
         elif task.kind == "quality":
-            problem = _checkpoint_problem(task.model, task.scale, weights_dir)
+            problem = _checkpoint_problem(task.model, task.scale, weights_dir, source)
             if problem:
                 rec = _base(task) | {"status": "no_checkpoint", "message": problem, "psnr": None, "ssim": None,
                                      "protocol": {"name": quality_options.get("protocol", "paper")}}
             else:
                 extra = {"weights_dir": weights_dir} if weights_dir else {}
-                rec = to_jsonable(measures["quality"](task.model, task.scale, task.dataset, device=device,
+                rec = to_jsonable(measures["quality"](task_model, task.scale, task.dataset, device=device,
                                                       **quality_options, **extra))
                 rec.setdefault("dataset", Path(str(task.dataset)).name)
         else:
@@ -300,6 +318,8 @@ def measure(task: Task, measures: Mapping[str, Callable[..., Any]], device: str,
     for key, value in _base(task).items():
         rec.setdefault(key, value)
     rec["kind"] = task.kind  # the file's kind wins over anything a measurement put there
+    if source is not None:
+        rec["model"], rec["model_source"], rec["user_model"] = task.model, provenance, True
     rec.setdefault("status", "ok")
     rec.setdefault("message", "")
     if not rec.get("env"):
@@ -340,15 +360,17 @@ def _clean_stale_temps(out: Path) -> int:
     return n
 
 
-def upfront_problems(tasks: Iterable[Task], weights_dir: str | None) -> list[str]:
+def upfront_problems(tasks: Iterable[Task], weights_dir: str | None,
+                     sources: Mapping[str, Any] | None = None) -> list[str]:
     """What is known to be missing before the first measurement, and what the run will still do."""
     from .paths import data_root
 
     lines: list[str] = []
     pairs = sorted({(t.model, t.scale) for t in tasks if t.kind == "quality"})
-    missing = [(m, s) for m, s in pairs if _checkpoint_problem(m, s, weights_dir)]
+    sources = sources or {}
+    missing = [(m, s) for m, s in pairs if _checkpoint_problem(m, s, weights_dir, sources.get(m))]
     if missing:
-        names = sorted({m for m, _ in missing})
+        names = sorted({m for m, _ in missing if m not in sources})
         lines.append(f"no checkpoint for {len(missing)} model/scale(s): "
                      + ", ".join(f"{m} x{s}" for m, s in missing)
                      + "; they still get complexity and runtime, their quality records say no_checkpoint"
@@ -378,17 +400,20 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
               runtime_options: Mapping[str, Any] | None = None, quality_options: Mapping[str, Any] | None = None,
               weights_dir: str | None = None, report: bool = True, visual: bool = True,
               progress: bool = True, fetch: bool = False, fetch_base_url: str | None = None,
-              plot: tuple[str, int] = ("B100", 4), executor: Any = None) -> BenchSummary:
+              plot: tuple[str, int] = ("B100", 4), executor: Any = None,
+              sources: Mapping[str, Any] | None = None) -> BenchSummary:
     """Measure every model x scale x dataset into ``out`` (resumable) and write ``out/report.html``.
 
     ``executor`` (bench/executors.py) runs the measurements: ``None`` = one after another in this process;
     a ``RayExecutor`` spreads them over a Ray cluster. Either way this process writes every record.
-    """
+    ``sources``: record name -> :class:`~models.refs.ModelRecipe` for models given by reference (your own);
+    their names in ``models`` are those record names."""
     from models import get_spec, list_models
 
     start = time.perf_counter()
     out = Path(out)
-    models = [get_spec(m).name for m in (models or list_models())]
+    sources = dict(sources or {})
+    models = [m if m in sources else get_spec(m).name for m in (models or list_models())]
     datasets = list(datasets) if datasets else default_datasets()
     device = device or default_device()
     measures = {**default_measures(), **(measures or {})}
@@ -399,7 +424,7 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
     removed = _clean_stale_temps(out)
     if removed:
         summary.notes.append(f"removed {removed} temporary file(s) of an interrupted write")
-    tasks = plan(models, scales, datasets, ablations)
+    tasks = plan(models, scales, datasets, ablations, sources)
     if not tasks:
         raise ValueError("nothing to measure: no selected model supports the selected scales")
     from .progress import ProgressLines
@@ -408,17 +433,18 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
     lines.note(f"{len(tasks)} measurements of {len(models)} model(s) on {device}; datasets: {', '.join(datasets)}"
                f" -> {out}")
     if fetch:
-        fetched = fetch_missing(models, weights_dir, fetch_base_url)
+        fetched = fetch_missing([m for m in models if m not in sources], weights_dir, fetch_base_url)
         summary.notes += fetched
         for note in fetched:
             lines.note(note)
-    for line in upfront_problems(tasks, weights_dir):
+    for line in upfront_problems(tasks, weights_dir, sources):
         lines.note(line)
 
     pending: dict[Task, tuple[Path, dict[str, Any] | None]] = {}
     for task in tasks:
         path = out / task.relpath()
-        expected = task_identity(task, device, runtime_options, quality_options, weights_dir)
+        expected = task_identity(task, device, runtime_options, quality_options, weights_dir,
+                                 sources.get(task.model))
         if not force and _reusable(path, expected, retry_failed):
             summary.reused += 1
             _tally(summary, task, read_record(path), lines, "reused")
@@ -427,7 +453,8 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
 
     from .executors import Job, make_executor
 
-    jobs = [Job(measure, (task, measures, device, runtime_options, quality_options, weights_dir, expected),
+    jobs = [Job(measure, (task, measures, device, runtime_options, quality_options, weights_dir, expected,
+                          sources.get(task.model)),
                 gpu=task.kind == "runtime" and device.startswith("cuda"), label=task.label(),
                 meta={"task": task, **_base(task)})
             for task, (_path, expected) in pending.items()]
@@ -446,7 +473,7 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
         if executor is None:
             runner.close()
     if visual:
-        _visual_figure(out, models, datasets, device, weights_dir, force, summary)
+        _visual_figure(out, models, datasets, device, weights_dir, force, summary, sources)
     if report:
         from reports import build_report
 
@@ -456,7 +483,7 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
 
 
 def _visual_figure(out: Path, models: list[str], datasets: list[str], device: str, weights_dir: str | None,
-                   force: bool, summary: BenchSummary) -> None:
+                   force: bool, summary: BenchSummary, sources: Mapping[str, Any] | None = None) -> None:
     """figures/visual_<dataset>_<image>_x<s>.png for the first benchmark-layout dataset with measured PSNR."""
     from reports.loader import load_results
     from reports.visual import render_png, visual_comparison, write_figure
@@ -484,7 +511,8 @@ def _visual_figure(out: Path, models: list[str], datasets: list[str], device: st
     source = next((d for d in datasets if Path(d).name == dataset), None) or next(
         (q.get("dataset_path") for q in ok if q["dataset"] == dataset and q.get("dataset_path")), dataset)
     try:
-        res = visual_comparison(chosen, source, image, scale, device=device, weights_dir=weights_dir)
+        built = [sources[m].build(scale)[0] if m in (sources or {}) else m for m in chosen]
+        res = visual_comparison(built, source, image, scale, device=device, weights_dir=weights_dir)
     except Exception as exc:  # noqa: BLE001 - the figure is a bonus; its absence is noted, not fatal
         summary.notes.append(f"visual comparison skipped: {exc}")
         return

@@ -24,15 +24,22 @@ from .registry import (
 )
 from .weights import CheckpointError, WeightsNotFoundError
 
-_NOT_FAMILIES = {"registry", "weights", "common", "published"}
+_NOT_FAMILIES = {"registry", "weights", "common", "published", "refs", "plugins"}
 
 for _mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _mod not in _NOT_FAMILIES and not _mod.startswith("_"):
         importlib.import_module(f"{__name__}.{_mod}")
 
+from .plugins import load_plugins  # noqa: E402 - after the built-in zoo: plugins may import `models`
+from .refs import ModelRefError, ModelSource, resolve_model  # noqa: E402
+
+load_plugins()  # third-party zoo entries (entry-point group esr_bench.models)
+
 __all__ = [
     "Checkpoint",
     "CheckpointError",
+    "ModelRefError",
+    "ModelSource",
     "ModelSpec",
     "UnknownModelError",
     "UnsupportedScaleError",
@@ -41,4 +48,5 @@ __all__ = [
     "get_spec",
     "list_models",
     "register",
+    "resolve_model",
 ]

@@ -30,9 +30,14 @@ def _gzip_b64(text: str) -> str:
 
 
 def all_tables(rs: ResultSet, year: int | None = None) -> list[Table]:
-    """Every table of the report, in report order (the exports use the same list)."""
-    return [*table5_tables(rs), *ablation_tables(rs), *challenge_tables(rs.of("challenge"), year),
-            runtime_table(rs), counting_table(rs)]
+    """Every table of the report, in report order (the exports use the same list). Rows of the user's own
+    model (records with ``user_model: true``) get ``user_model`` too, so every table highlights them."""
+    tables = [*table5_tables(rs), *ablation_tables(rs), *challenge_tables(rs.of("challenge"), year),
+              runtime_table(rs), counting_table(rs)]
+    own = {r.get("model") for k in ("complexity", "runtime", "quality") for r in rs.of(k) if r.get("user_model")}
+    for row in (row for t in tables for row in t.rows if own and row.get("model") in own):
+        row["user_model"] = True
+    return tables
 
 
 def _protocols(rs: ResultSet) -> dict[str, list[str]]:

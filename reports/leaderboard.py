@@ -150,7 +150,8 @@ def _model_entry(rs: ResultSet, model: str, scale: int) -> dict[str, Any]:
             "flops": [cells["flops"].get(cv["key"]) for cv in CONVENTIONS], "madds_g": cells["madds_g"],
             "runtime_ms": _num(r.get("median_ms"), 3) if ok_r else None,
             "device": str(r.get("device") or "") if r else "",
-            "mem_mib": _num(r.get("peak_mem_forward_mib"), 2) if ok_r else None, "problems": "\n".join(problems)}
+            "mem_mib": _num(r.get("peak_mem_forward_mib"), 2) if ok_r else None, "problems": "\n".join(problems),
+            "user": any(bool((rec or {}).get("user_model")) for rec in (c, r))}
 
 
 def views(rs: ResultSet) -> list[dict[str, str]]:

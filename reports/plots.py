@@ -30,6 +30,7 @@ from .tables import _label, paper_madds_g, paper_params_k  # noqa: E402
 HIGHLIGHT = "#d62728"  # AGDN family (as in the paper's figure 1)
 OTHER = "#1f77b4"  # other measured models
 PUBLISHED = "#8c8c8c"  # published-only points
+USER = "#2ca02c"  # the researcher's own model (records with user_model: true): green star
 BUBBLE_PER_K = 1 / 3  # marker area [pt^2] per K params
 STYLE = {"font.family": "DejaVu Sans", "font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8,
          "legend.fontsize": 7, "xtick.labelsize": 7, "ytick.labelsize": 7, "svg.fonttype": "none",
@@ -96,7 +97,8 @@ def measured_points(rs: ResultSet, dataset: str, scale: int) -> list[dict[str, A
         c = rs.find("complexity", q["model"], scale)
         label = _label(q["model"])
         pts.append({"model": q["model"], "label": label, "short": label.split(" (")[0], "psnr": float(q["psnr"]),
-                    "params_k": paper_params_k(c), "madds_g": paper_madds_g(c)})
+                    "params_k": paper_params_k(c), "madds_g": paper_madds_g(c),
+                    "user_model": bool(q.get("user_model") or (c or {}).get("user_model"))})
     return sorted(pts, key=lambda p: p["model"])
 
 
@@ -160,10 +162,11 @@ def figure1(rs: ResultSet, dataset: str = "B100", scale: int = 4) -> tuple[Figur
             labels.append((p["madds_g"], p["psnr"], p["model"], {"color": HIGHLIGHT if hi else "#555555",
                                                                    "fontweight": "bold" if hi else "normal"}))
         for p in placed:
-            hi = _highlight(p["model"])
+            hi, own = _highlight(p["model"]), p.get("user_model")
             coll = ax.scatter([p["madds_g"]], [p["psnr"]], s=max(p["params_k"], 1) * BUBBLE_PER_K, alpha=0.85,
-                              color=HIGHLIGHT if hi else OTHER, edgecolors="black", linewidths=0.8, zorder=3)
-            coll.set_gid(f"point-{_slug(p['model'])}")
+                              color=USER if own else HIGHLIGHT if hi else OTHER, marker="*" if own else "o",
+                              edgecolors="black", linewidths=0.8, zorder=3)
+            coll.set_gid(f"{'user' if own else 'point'}-{_slug(p['model'])}")
             labels.append((p["madds_g"], p["psnr"], p["short"], {"color": "black", "fontweight": "bold"}))
         ax.margins(0.08, 0.12)
         _place_labels(fig, ax, labels)
@@ -174,6 +177,8 @@ def figure1(rs: ResultSet, dataset: str = "B100", scale: int = 4) -> tuple[Figur
         handles = [ax.scatter([], [], s=30, facecolors="none", edgecolors=PUBLISHED, label="published (paper table 5)"),
                    ax.scatter([], [], s=30, color=OTHER, edgecolors="black", label="measured here"),
                    ax.scatter([], [], s=30, color=HIGHLIGHT, edgecolors="black", label="AGDN family")]
+        if any(p.get("user_model") for p in placed):
+            handles.append(ax.scatter([], [], s=60, color=USER, marker="*", edgecolors="black", label="your model"))
         ax.legend(handles=handles, loc="best", frameon=True)
         if notes:
             ax.text(0.01, 0.99, "\n".join(notes), transform=ax.transAxes, va="top", ha="left", fontsize=6.5,

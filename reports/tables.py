@@ -248,7 +248,7 @@ def table5(rs: ResultSet, include_published_only: bool = True, dataset: str = "B
             row: dict[str, Any] = {"model": model, "label": _label(model) + (f" [variant: {variant}]" if variant
                                                                              else ""), "scale": scale,
                                    "dataset": dataset, "protocol": protocol, "variant": variant, "_classes": {},
-                                   "_titles": {}}
+                                   "_titles": {}, "user_model": bool((q or {}).get("user_model"))}
             row["m_params_k"] = paper_params_k(c)
             row["params_exact"] = c.get("params") if _ok(c) else None
             row["m_madds_g"] = paper_madds_g(c)

@@ -163,13 +163,15 @@ def _downscale(hr: np.ndarray, scale: int, notes: list[str]) -> np.ndarray:
         return np.asarray(Image.fromarray(hr).resize((w, h), Image.BICUBIC))
 
 
-def run_model(name: str, scale: int, lr: np.ndarray, device: str = "cpu", weights_dir: str | None = None) -> np.ndarray:
-    """Super-resolve a uint8 LR image with the zoo model's official weights -> uint8 SR (clamped, rounded)."""
+def run_model(name, scale: int, lr: np.ndarray, device: str = "cpu", weights_dir: str | None = None) -> np.ndarray:  # noqa: ANN001
+    """Super-resolve a uint8 LR image with the zoo model's official weights (or a built module, with its
+    ``data_range`` attribute) -> uint8 SR (clamped, rounded)."""
     import torch
 
     from models import create_model
 
-    model = create_model(name, scale, pretrained=True, weights_dir=weights_dir).to(device)
+    model = (name if isinstance(name, torch.nn.Module) else
+             create_model(name, scale, pretrained=True, weights_dir=weights_dir)).to(device)
     rng = float(model.data_range)
     x = torch.from_numpy(np.ascontiguousarray(lr).copy()).permute(2, 0, 1)[None].float().div(255.0).mul(rng).to(device)
     with torch.inference_mode():
@@ -208,9 +210,11 @@ def visual_comparison(models: list[str], dataset: str | Path, image: str, scale:
     bic = _upscale(lr, scale)
     res.panels.append(Panel("Bicubic", crop(bic), psnr_y(bic, hr, scale), ssim_y(bic, hr, scale)))
     sr_fn = sr_fn or (lambda m, s, x: run_model(m, s, x, device=device, weights_dir=weights_dir))
-    for name in models:
+    for model in models:
+        spec = getattr(model, "esr_spec", None)  # a module built from a reference (your own model)
+        name = spec.name if spec is not None else model
         try:
-            sr = sr_fn(name, scale, lr)
+            sr = sr_fn(model, scale, lr)
         except Exception as exc:  # noqa: BLE001 - one model's failure is a note, not the end of the figure
             res.notes.append(f"{name}: {exc}")
             continue

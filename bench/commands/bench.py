@@ -12,12 +12,27 @@ import argparse
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bench.cli import UserError
+    from bench.errors import UserError
     from bench.run import default_device, run_bench, summary_lines
     from models import get_spec
 
+    from ._model_args import build, has_own_options, own_refs, recipe
+
+    own, sources, models = own_refs(args, list(args.models or ())), {}, []
+    if has_own_options(args) and not own:
+        raise UserError("--set/--weights/--key/--strip-prefix/--data-range apply to your own model: add its "
+                        "reference to --models (path/to/arch.py:ClassName)")
     for m in args.models or ():
-        get_spec(m)  # unknown names fail here with the list of known ones
+        if m in own:  # your model: built once now, so a wrong class or checkpoint fails before any work
+            r = recipe(args, m)
+            for s in args.scales or (4,):
+                build(r, s)
+            if r.name in sources:
+                raise UserError(f"two references measure as {r.name!r}: run them one at a time")
+            sources[r.name] = r
+            models.append(r.name)
+        else:
+            models.append(get_spec(m).name)  # unknown names fail here with the list of known ones
     try:
         from bench.data import resolve_dataset
     except ImportError:  # quality module absent: its records will say so
@@ -57,8 +72,8 @@ def _run(args: argparse.Namespace) -> int:
         except (RuntimeError, ValueError) as exc:
             raise UserError(f"--executor {args.executor}: {exc}") from exc
     try:
-        summary = run_bench(models=args.models, scales=args.scales, datasets=args.datasets, device=args.device,
-                            out=args.out, force=args.force, retry_failed=not args.keep_failed,
+        summary = run_bench(models=models or None, sources=sources, scales=args.scales, datasets=args.datasets,
+                            device=args.device, out=args.out, force=args.force, retry_failed=not args.keep_failed,
                             ablations=not args.no_ablations, runtime_options=runtime_options,
                             quality_options={"protocol": args.protocol}, weights_dir=args.weights_dir,
                             report=not args.no_report, visual=not args.no_visual,
@@ -70,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if executor is not None:
             executor.close()
-    selected = {get_spec(m).name for m in args.models} if args.models else None
+    selected = set(models) if args.models else None
     print("\n".join(_this_run(summary_lines(summary), selected, set(args.scales or ()), summary.out)))
     return 1 if summary.failed and args.strict else 0
 
@@ -96,7 +111,8 @@ def _this_run(lines: list[str], models: set[str] | None, scales: set[int], out) 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure the zoo (complexity, runtime, quality) and write the report",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", nargs="+", metavar="MODEL", help="zoo names (default: the whole zoo)")
+    p.add_argument("--models", nargs="+", metavar="MODEL",
+                   help="zoo names and your own model (path/to/arch.py:ClassName; default: the whole zoo)")
     p.add_argument("--scales", nargs="+", type=int, metavar="S", help="scales (default: all each model supports)")
     p.add_argument("--datasets", nargs="+", metavar="NAME|PATH",
                    help="datasets (default: those under $ESR_BENCH_DATA plus the built-in 'samples')")
@@ -128,4 +144,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--address", default=None,
                    help="with --executor ray: join this cluster ('auto' or host:port; default: start a local one)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any measurement failed")
+    from ._model_args import add_model_args
+
+    add_model_args(p, positional=False)
     p.set_defaults(func=_run)

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench.cli import UserError
+from bench.errors import UserError
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -7,8 +7,6 @@ import json
 import os
 from collections.abc import Iterable
 
-from bench.records import to_jsonable
-
 _FIELDS = (
     ("params", "params (sum numel, after forward)", 1),
     ("params_before_forward", "params before forward", 1),
@@ -72,23 +70,30 @@ def _print_summary(recs: Iterable[dict]) -> None:
               f"{g(r['ntire_convs_lr256'], 1, 'd'):>6}  {r['status']}{' (warnings)' if r['warnings'] else ''}")
 
 
-def _measure_one(job: tuple[str, int, bool, str]) -> dict:
+def _measure_one(job: tuple) -> dict:
     import torch
 
     from bench.complexity import measure_complexity
 
+    from ._model_args import annotate
+
     torch.set_num_threads(1)
-    name, scale, by_module, execution = job
-    return to_jsonable(measure_complexity(name, scale, by_module=by_module, execution=execution))
+    name, scale, by_module, execution, *source = job
+    return annotate(measure_complexity(name, scale, by_module=by_module, execution=execution), *source or [None])
 
 
-def _jobs_for(args: argparse.Namespace) -> list[tuple[str, int, bool, str]]:
+def _jobs_for(args: argparse.Namespace) -> list[tuple]:
     from bench.errors import UserError
     from models import get_spec, list_models
+    from models.refs import is_zoo_ref
+
+    from ._model_args import has_own_options, resolve
 
     if args.all:
         if args.model:
             raise UserError("give either MODEL or --all, not both")
+        if has_own_options(args):
+            raise UserError("--set/--weights/--key/--strip-prefix/--data-range apply to one MODEL, not to --all")
         names = list_models()
         jobs = [(n, s, args.by_module, args.execution) for n in names for s in get_spec(n).scales
                 if args.scale is None or s == args.scale]
@@ -98,11 +103,15 @@ def _jobs_for(args: argparse.Namespace) -> list[tuple[str, int, bool, str]]:
         return jobs
     if not args.model:
         raise UserError("name a MODEL (see `esr-bench models`) or pass --all")
+    if not is_zoo_ref(args.model):  # your own model: built here, at --scale (default 4)
+        model, source = resolve(args, args.model, args.scale or 4)
+        return [(model, args.scale or 4, args.by_module, args.execution, source)]
     spec = get_spec(args.model)
     scale = args.scale if args.scale is not None else (4 if 4 in spec.scales else spec.scales[-1])
     if scale not in spec.scales:
         raise UserError(f"model {spec.name!r} supports scales {list(spec.scales)}, not x{scale}")
-    return [(spec.name, scale, args.by_module, args.execution)]
+    model, source = resolve(args, spec.name, scale)
+    return [(model, scale, args.by_module, args.execution, source)]
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -164,7 +173,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="count params / FLOPs / MACs / activations / convs under every convention",
         description=__doc__ + " Counting needs no weights and runs shape-only (no arithmetic) when it can.",
     )
-    p.add_argument("model", nargs="?", help="zoo model name (see `esr-bench models`)")
     p.add_argument("--scale", type=int, default=None, help="upscaling factor (default: x4 or the model's only one)")
     p.add_argument("--json", action="store_true", help="print the record as JSON (a list with --all)")
     p.add_argument("--by-module", action="store_true", help="add a per top-level module breakdown")
@@ -173,4 +181,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="shape-only counting (auto falls back to real tensors when a model reads values)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes for --all (default: up to 2)")
     p.add_argument("--out", default=None, help="also write <out>/complexity/<model>_x<scale>.json records")
+    from ._model_args import add_model_args
+
+    add_model_args(p, nargs="?")
     p.set_defaults(func=_run)

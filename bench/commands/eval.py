@@ -27,17 +27,22 @@ def _fmt(v: float | None, digits: int) -> str:
     return f"{v:.{digits}f}"
 
 
-def _identified(record: Any, args: argparse.Namespace, scale: int, options: dict[str, Any]) -> dict[str, Any]:
-    """The record as JSON with its identity (bench/identity.py), the zoo's canonical model name and a time."""
+def _identified(record: Any, args: argparse.Namespace, scale: int, options: dict[str, Any],
+                recipe: Any = None, source: Any = None) -> dict[str, Any]:
+    """The record as JSON with its identity (bench/identity.py), the model's record name and a time.
+
+    ``recipe``/``source``: your own model (models/refs.py): its file, class, options and weights are the
+    model part of the identity, and the record carries ``model_source`` and ``user_model``."""
     import time
 
     from ..identity import quality_identity, stamp
-    from ..records import to_jsonable
+    from ._model_args import annotate
 
-    rec = to_jsonable(record)
-    identity = quality_identity(args.model, scale, args.dataset, options, weights_dir=args.weights_dir,
+    rec = annotate(record, source)
+    name = source.name if source is not None else args.model
+    identity = quality_identity(name, scale, args.dataset, options, weights_dir=args.weights_dir,
                                 protocol=args.protocol, lr_source=args.lr, tile=args.tile,
-                                tile_overlap=args.tile_overlap, compute_ssim=args.ssim)
+                                tile_overlap=args.tile_overlap, compute_ssim=args.ssim, source=recipe)
     rec["model"] = identity["model"]["model"]
     rec["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return stamp(rec, identity)
@@ -80,22 +85,36 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError("--tile must be a positive number of LR pixels")
     if args.tile is not None and not 0 <= args.tile_overlap < args.tile:
         raise UserError(f"--tile-overlap must be in [0, {args.tile}), got {args.tile_overlap}")
-    spec = get_spec(args.model)
+    from models.refs import is_zoo_ref
+
+    from ._model_args import build, recipe, require_weights
+
     scale = args.scale
     if scale is None:
         scale = 4
-    if scale not in spec.scales:
-        raise UserError(f"model {spec.name!r} supports scales {list(spec.scales)}, not x{scale}")
     device = resolve_device(args.device)
-    options = parse_model_options(spec.name, args.set)
-    if options:
-        _check_options(spec.name, scale, options)
+    model: Any = args.model
+    own, source = None, None
+    own_weights = args.weights or args.key or args.strip_prefix or args.data_range is not None
+    if not is_zoo_ref(args.model) or own_weights:
+        # your own model, or a zoo architecture with your weights: built here, measured as a module
+        own = recipe(args, args.model)
+        model, source = build(own, scale)
+        require_weights(model, source)  # no PSNR from random weights
+        options: dict[str, Any] = {}
+    else:
+        spec = get_spec(args.model)
+        if scale not in spec.scales:
+            raise UserError(f"model {spec.name!r} supports scales {list(spec.scales)}, not x{scale}")
+        options = parse_model_options(spec.name, args.set)
+        if options:
+            _check_options(spec.name, scale, options)
     if args.out:
         check_output_dir(Path(args.out) / "quality", "--out", RECORD_BYTES)
     if args.save:
         check_output_dir(args.save, "--save", RECORD_BYTES)
     record = evaluate(
-        args.model,
+        model,
         scale,
         args.dataset,
         protocol=args.protocol,
@@ -110,7 +129,7 @@ def _run(args: argparse.Namespace) -> int:
         model_options=options or None,
     )
     # the result goes to stdout first: a failure to write the record below cannot lose it
-    rec = _identified(record, args, scale, options)
+    rec = _identified(record, args, scale, options, own, source)
     if args.json:
         print(json.dumps(rec, indent=2))
     else:
@@ -141,7 +160,6 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="PSNR/SSIM of a model on a dataset (paper or NTIRE protocol)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="zoo model name (see `esr-bench models`)")
     p.add_argument("--scale", type=int, default=None, help="upscaling factor (default 4)")
     p.add_argument("--dataset", required=True,
                    help="Set5, Set14, B100, Urban100, Manga109 (under $ESR_BENCH_DATA), samples, or a folder")
@@ -157,12 +175,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     ssim = p.add_mutually_exclusive_group()
     ssim.add_argument("--ssim", dest="ssim", action="store_true", default=None, help="compute SSIM (ntire)")
     ssim.add_argument("--no-ssim", dest="ssim", action="store_false", help="skip SSIM")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="model constructor option, typed by the constructor (e.g. --set tlc=no, "
-                        "--set num_block=4); an unknown key lists the accepted ones (repeatable)")
     p.add_argument("--save", default=None, metavar="DIR", help="save SR images (PNG) into DIR")
     p.add_argument("--out", default=None, metavar="DIR", help="also write the record to DIR/quality/*.json")
     p.add_argument("--weights-dir", default=None, help="weights folder (default: $ESR_BENCH_WEIGHTS or cache)")
     p.add_argument("--json", action="store_true", help="print the record as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from ._model_args import add_model_args
+
+    add_model_args(p, set_help="model constructor option, typed by the constructor (e.g. --set tlc=no, "
+                               "--set num_block=4); an unknown key lists the accepted ones (repeatable)")
     p.set_defaults(func=_run)

@@ -19,7 +19,17 @@ def _run(args: argparse.Namespace) -> int:
     from models import get_spec
     from reports.visual import render_png, visual_comparison, write_figure
 
-    models = [get_spec(m).name for m in args.models]
+    from ._model_args import build, own_refs, recipe, require_weights
+
+    own = own_refs(args, args.models)
+    models = []
+    for m in args.models:
+        if m in own:
+            module, source = build(recipe(args, m), args.scale)
+            require_weights(module, source)
+            models.append(module)
+        else:
+            models.append(get_spec(m).name)
     box = tuple(args.box) if args.box else None
     device = resolve_device(args.device)
     if args.out is not None and Path(args.out).is_dir():
@@ -52,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     fsub = p.add_subparsers(dest="figure", metavar="FIGURE", required=True)
     v = fsub.add_parser("visual", help="HR / bicubic / model crops side by side with PSNR/SSIM")
-    v.add_argument("--models", nargs="+", required=True, metavar="MODEL")
+    v.add_argument("--models", nargs="+", required=True, metavar="MODEL",
+                   help="zoo names and/or one path/to/arch.py:ClassName (with --weights)")
     v.add_argument("--dataset", required=True, help="dataset name under $ESR_BENCH_DATA or a folder (HR/, LR_bicubic/)")
     v.add_argument("--image", required=True, help="image name, e.g. img024 (Urban100) or baby (Set5)")
     v.add_argument("--scale", type=int, default=4)
@@ -60,4 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--device", default="cpu")
     v.add_argument("--weights-dir", default=None)
     v.add_argument("--out", default=None, help="PNG path (default visual_<image>_x<s>.png)")
+    from ._model_args import add_model_args
+
+    add_model_args(v, positional=False)
     v.set_defaults(func=_run)

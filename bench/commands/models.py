@@ -1,11 +1,15 @@
-"""``esr-bench models``: list the zoo (name, family, scales, params, data range, weights present)."""
+"""``esr-bench models``: list the zoo (name, family, scales, params, data range, weights present, origin:
+``esr-bench`` or the ``<distribution> <version>`` of a plugin registered through the ``esr_bench.models``
+entry-point group)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from models import create_model, get_spec, list_models
+from models.plugins import PLUGIN_ERRORS, origin
 from models.weights import default_weights_dir
 
 
@@ -36,6 +40,7 @@ def zoo_table(weights_dir: str | None = None) -> list[dict]:
                 "weights_present": weights,
                 "paper": spec.paper,
                 "notes": spec.notes,
+                "origin": origin(spec.name),
             }
         )
     return rows
@@ -43,10 +48,12 @@ def zoo_table(weights_dir: str | None = None) -> list[dict]:
 
 def _run(args: argparse.Namespace) -> int:
     rows = zoo_table(args.weights_dir)
+    for err in PLUGIN_ERRORS:
+        print(f"esr-bench: warning: {err}", file=sys.stderr)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'model':<16}{'family':<14}{'scales':<10}{'params':<30}{'range':<7}weights")
+    print(f"{'model':<16}{'family':<14}{'scales':<10}{'params':<30}{'range':<7}{'weights':<24}origin")
     for r in rows:
         params = "/".join(f"{v:,}" for v in r["params"].values())
         scales = ",".join(f"x{s}" for s in r["scales"])
@@ -54,7 +61,8 @@ def _run(args: argparse.Namespace) -> int:
             weights = "no public checkpoint"
         else:
             weights = " ".join(f"x{s}:{'yes' if ok else 'missing'}" for s, ok in r["weights_present"].items())
-        print(f"{r['name']:<16}{r['family']:<14}{scales:<10}{params:<30}{r['data_range']:<7g}{weights}")
+        print(f"{r['name']:<16}{r['family']:<14}{scales:<10}{params:<30}{r['data_range']:<7g}{weights:<24}"
+              f"{r['origin']}")
     return 0
 
 

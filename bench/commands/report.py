@@ -11,7 +11,7 @@ import argparse
 def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bench.cli import UserError
+    from bench.errors import UserError
     from reports import build_report
 
     if not Path(args.results).is_dir():

@@ -117,6 +117,11 @@ def _run(args: argparse.Namespace) -> int:
         raise _user_error("--threads must be >= 1")
     if args.mode == "ntire" and args.warmup:
         raise _user_error("--mode ntire reproduces the official loop, which has no warm-up; drop --warmup")
+    from ._model_args import annotate, resolve
+
+    model, source = resolve(args, args.model, args.scale)  # a zoo name, or your model built here
+    if source is not None and args.fresh_process:
+        raise _user_error("--fresh-process measures zoo models only (the model is rebuilt by name in the child)")
     size = _lr_size(args)
     if args.out:
         from bench.outputs import check_output_dir
@@ -129,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
             raise _user_error("--compile, --fresh-process and --warmup auto are not available with --compare")
         try:
             rec: Any = compare_runtime(
-                [args.model, *(args.compare or [])], args.scale, reference=args.reference, year=args.year,
+                [model, *(args.compare or [])], args.scale, reference=args.reference, year=args.year,
                 device=args.device, input_size=size or (256, 256),
                 warmup=10 if args.warmup is None else args.warmup, rounds=args.repeats, order=args.order,
                 dtype=args.dtype, channels_last=args.channels_last, threads=args.threads,
@@ -158,15 +163,16 @@ def _run(args: argparse.Namespace) -> int:
     measure = measure_runtime_isolated if args.fresh_process else measure_runtime
     try:
         rec = measure(
-            args.model, args.scale, device=args.device, input_size=size, warmup=args.warmup,
+            model, args.scale, device=args.device, input_size=size, warmup=args.warmup,
             repeats=args.repeats, mode=args.mode, dtype=args.dtype, channels_last=args.channels_last,
             compile=args.compile, threads=args.threads, cudnn_benchmark=args.cudnn_benchmark,
             datasets=datasets, dataset_name=dataset_name, memory=not args.no_memory,
         )
     except ValueError as exc:
         raise _user_error(str(exc)) from None
+    data = annotate(rec, source)
     if args.json:
-        print(json.dumps(to_jsonable(rec), indent=2))
+        print(json.dumps(data, indent=2))
     else:
         _print_record(rec)
     if args.out:
@@ -177,7 +183,7 @@ def _run(args: argparse.Namespace) -> int:
         variant += ["compile"] if args.compile else []
         parts.append("-".join(variant))
         sys.stdout.flush()
-        path = _write(Path(args.out) / "runtime" / ("_".join(parts) + ".json"), rec)
+        path = _write(Path(args.out) / "runtime" / ("_".join(parts) + ".json"), data)
         print(f"wrote {path}", file=sys.stderr)
     if rec.status == "skipped" and args.device == "cuda":
         print(f"esr-bench: error: {rec.message}", file=sys.stderr)
@@ -192,7 +198,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", help="zoo model name (see esr-bench models)")
     p.add_argument("--scale", type=int, required=True, help="upscaling factor")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     src = p.add_mutually_exclusive_group()
@@ -225,4 +230,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--order", choices=("interleaved", "random"), default="interleaved")
     p.add_argument("--out", help="also write the record under OUT/runtime/")
     p.add_argument("--json", action="store_true", help="print the record as JSON")
+    from ._model_args import add_model_args
+
+    add_model_args(p)
     p.set_defaults(func=_run)
