@@ -44,6 +44,7 @@ from typing import Any, Protocol, TypeVar
 import torch
 from torch import nn
 
+from . import output_check
 from .env import environment
 from .stats import summarize
 
@@ -640,6 +641,7 @@ def measure_runtime(
         raise ValueError("datasets are timed in ntire mode only; robust mode times one fixed input")
 
     torch_dtype = DTYPES[dtype]
+    ref_net = output_check.fp32_reference(net, dtype)  # taken before the timed model is cast in place
     with _threads(threads), _cudnn_benchmark(cudnn_benchmark):
         protocol["threads"] = torch.get_num_threads()
         env = environment(dev)
@@ -648,6 +650,11 @@ def measure_runtime(
                 net, name, scale, dev, size, warmup, repeats, mode, torch_dtype, channels_last, compile,
                 datasets, memory, seed, timer, data_range, base, in_channels, auto_warmup,
             )
+            x0 = (_make_input(size, data_range, seed, in_channels) if datasets is None
+                  else next(iter(datasets.values()))[0].float() / (255.0 / data_range))
+            output_check.check_record(rec, _forward_fn(net, scale), _to_device(x0, dev, torch_dtype, channels_last),
+                                      None if ref_net is None else _forward_fn(ref_net.to(dev), scale),
+                                      data_range, dtype)
         except (RuntimeError, NotImplementedError) as exc:
             # Out of memory, an operator missing for this dtype/device, a torch.compile failure, ...
             rec = _error_record(base, "failed", f"{type(exc).__name__}: {exc}".strip()[:2000])

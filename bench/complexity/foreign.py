@@ -53,7 +53,8 @@ def clean_foreign_state(model: nn.Module) -> list[str]:
                     hooks[pkg] = hooks.get(pkg, 0) + 1
     out = []
     if buffers:
-        out.append(f"thop: {'/'.join(sorted(buffers, reverse=True))} buffers on {max(buffers.values())} modules")
+        out.append(f"thop: {'/'.join(b for b in _THOP_BUFFERS if b in buffers)} buffers on "
+                   f"{max(buffers.values())} module(s)")
     for pkg, n in sorted(hooks.items()):
         out.append(f"{pkg}: {n} forward hooks")
     if attrs:
