@@ -71,11 +71,11 @@ def check_forward(forward: Callable[[torch.Tensor], Any], x: torch.Tensor, refer
                   Callable[[torch.Tensor], Any] | None, data_range: float, dtype: str) -> str | None:
     """Run ``forward(x)`` (the timed model, ``x`` on its device and dtype) once more and check the output.
 
-    ``reference_forward`` runs the fp32 copy on ``x`` in fp32 (``None`` for an fp32 run).
+    ``reference_forward`` runs the fp32 copy on ``x`` in fp32 (``None`` for an fp32 run). The caller
+    chooses the grad mode (the timed protocol's own).
     """
-    with torch.inference_mode():
-        out = forward(x)
-        ref = reference_forward(x.float()) if reference_forward is not None else None
+    out = forward(x)
+    ref = reference_forward(x.float()) if reference_forward is not None else None
     return output_problem(out, ref, data_range, dtype)
 
 

@@ -650,11 +650,6 @@ def measure_runtime(
                 net, name, scale, dev, size, warmup, repeats, mode, torch_dtype, channels_last, compile,
                 datasets, memory, seed, timer, data_range, base, in_channels, auto_warmup,
             )
-            x0 = (_make_input(size, data_range, seed, in_channels) if datasets is None
-                  else next(iter(datasets.values()))[0].float() / (255.0 / data_range))
-            output_check.check_record(rec, _forward_fn(net, scale), _to_device(x0, dev, torch_dtype, channels_last),
-                                      None if ref_net is None else _forward_fn(ref_net.to(dev), scale),
-                                      data_range, dtype)
         except (RuntimeError, NotImplementedError) as exc:
             # Out of memory, an operator missing for this dtype/device, a torch.compile failure, ...
             rec = _error_record(base, "failed", f"{type(exc).__name__}: {exc}".strip()[:2000])
@@ -665,6 +660,13 @@ def measure_runtime(
         protocol["warmup"] = f"auto: {rec.warmup} (>= 10, until the median of 5 moves < 5%)"
     rec.protocol = protocol
     rec.env = env
+    if rec.status == "ok":  # a time is a result only if the output is (bench/output_check.py)
+        x0 = (_make_input(size, data_range, seed, in_channels) if datasets is None
+              else next(iter(datasets.values()))[0].float() / (255.0 / data_range))
+        with _threads(threads), _grad_context(mode):
+            output_check.check_record(rec, _forward_fn(net, scale), _to_device(x0, dev, torch_dtype, channels_last),
+                                      None if ref_net is None else _forward_fn(ref_net.to(dev), scale),
+                                      data_range, dtype)
     rec.memory_method = _memory_method(dev, mode) if memory and rec.status == "ok" else ""
     return rec
 
