@@ -307,3 +307,21 @@ def test_first_pass_complete_equals_standalone() -> None:
     rec = _count(net)
     alone = complete_count(copy.deepcopy(net).eval(), (torch.rand(1, 3, *LR),), shape_only=True)
     assert rec.complete_macs_lr256 == alone.total and rec.complete_by_operator == alone.by_operator
+
+
+# ---- the challenge's fvcore-undercount uses the same cross-check ------------------------------------------
+
+
+@pytest.mark.parametrize("n_same", [1, 91])
+def test_challenge_fvcore_undercount_fires_for_any_same_padding_conv(n_same: int, tmp_path) -> None:  # noqa: ANN001
+    """The old rule (hook conv MACs > 1.05 x fvcore) missed small shares; now every case is a warning.
+    At 16x16: n_same * 147,456 uncounted MACs (1 conv: 147,456; 91 convs: 13,418,496)."""
+    from challenge.worker import Checks, _fvcore_undercount
+
+    c = Checks({"entry": {"root": str(tmp_path)}}, tmp_path / "stage")
+    net = _SameConvs(n_same).eval()
+    _fvcore_undercount(c, net, torch.rand(1, 3, *LR), 276_480, 276_480 + n_same * 147_456, {})
+    f, = c.findings
+    assert f.code == "fvcore-undercount" and f.severity == "warning"
+    assert f"fvcore misses {n_same * 147_456:,} conv MACs" in f.message and "body.0" in f.message
+    assert "padding='same'" in f.message
