@@ -12,7 +12,15 @@ import jinja2
 from .challenge import challenge_rows, challenge_tables, results_txt
 from .loader import ResultSet, load_results
 from .plots import plot_choices, psnr_complexity_svg, runtime_psnr_svg
-from .tables import Table, ablation_tables, counting_table, quality_table, runtime_table, table5
+from .tables import (
+    Table,
+    ablation_tables,
+    complete_distance_table,
+    counting_table,
+    quality_table,
+    runtime_table,
+    table5,
+)
 from .visual import png_data_uri
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -21,7 +29,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 def all_tables(rs: ResultSet, year: int | None = None) -> list[Table]:
     """Every table of the report, in report order (the exports use the same list)."""
     return [table5(rs), quality_table(rs), *ablation_tables(rs), *challenge_tables(rs.of("challenge"), year),
-            runtime_table(rs), counting_table(rs)]
+            runtime_table(rs), counting_table(rs), complete_distance_table(rs)]
 
 
 def _protocols(rs: ResultSet) -> dict[str, list[str]]:

@@ -411,11 +411,43 @@ def test_cli_all_summary_table(capsys: pytest.CaptureFixture) -> None:
 
 
 def test_cli_table_and_errors(capsys: pytest.CaptureFixture) -> None:
-    assert main(["complexity", "agdn-s", "--by-module"]) == 0
+    assert main(["complexity", "agdn-s", "--by-module", "--by-op"]) == 0
     out = capsys.readouterr().out
     assert "fvcore FLOPs, LR 256x256" in out and "4,387,685,760" in out and "upsampler" in out
+    # --by-op: the complete count per operator and each convention's distance from it
+    lines = {ln.split()[0]: ln.split() for ln in out.splitlines() if ln.strip()}
+    assert lines["aten::bmm"][1:3] == ["matmul", "127,401,984"]
+    assert lines["aten::convolution"][1:3] == ["conv", "4,241,409,408"]
+    assert lines["total"][1] == "4,703,225,136"
+    assert lines["fvcore_flops_lr256"][1:] == ["4,387,685,760", "4,703,225,136", "-6.71%"]
+    assert lines["torch_flops_lr256"][1] == "4,368,811,392"  # FLOPs halved to MACs
     assert main(["complexity"]) == 2
     assert main(["complexity", "agdn-s", "--scale", "2"]) == 2
     assert main(["complexity", "no-such-model"]) == 2
     err = capsys.readouterr().err
     assert "--all" in err and "x2" in err and "unknown model" in err
+
+
+def test_agdn_x4_report_shows_each_convention_distance_from_complete() -> None:
+    """Issue 13 acceptance: the report table for AGDN x4 has every convention next to the complete count."""
+    from bench.records import to_jsonable
+    from reports.loader import ResultSet
+    from reports.tables import complete_distance_table
+
+    rec = record("agdn", 4)
+    rs = ResultSet()
+    rs.add(to_jsonable(rec))
+    t = complete_distance_table(rs)
+    assert len(t.rows) == 6 and not t.notes
+    rows = {r["convention"]: r for r in t.rows}
+    fv = rows["fvcore FLOPs, 256² LR [G]"]
+    assert fv["g"] == rec.fvcore_flops_lr256 / 1e9 and fv["complete_g"] == rec.complete_macs_lr256 / 1e9
+    assert fv["distance"] == pytest.approx(100 * (rec.fvcore_flops_lr256 / rec.complete_macs_lr256 - 1))
+    torch_row = rows["torch FLOPs, 256² LR [G]"]
+    assert torch_row["g"] == rec.torch_flops_lr256 // 2 / 1e9  # FLOPs shown as MACs
+    thop = rows["thop MACs, 720p HR [G]"]
+    assert thop["complete_g"] == rec.complete_macs_hr1280x720 / 1e9 and thop["distance"] < 0
+    # every convention counts less than the complete rule for AGDN (elementwise work, SGSA's matmuls)
+    assert all(r["distance"] < 0 for r in t.rows)
+    empty = complete_distance_table(ResultSet())
+    assert not empty.rows and "no complexity record" in empty.notes[0]

@@ -27,7 +27,8 @@ from torch import nn
 from .complete import CATEGORY, MAC_CATEGORIES, CompleteCount, complete_count, op_name
 
 __all__ = ["Finding", "TOLERANCE", "deshare", "shared_modules", "fvcore_mac_ops", "torch_mac_ops",
-           "check_fvcore", "check_torch", "check_hook", "check_module_counter", "uncounted_convs"]
+           "check_fvcore", "check_torch", "check_hook", "check_module_counter", "uncounted_convs", "CONVENTIONS",
+           "distances"]
 
 TOLERANCE = 0.001  # relative gap left unexplained before it is reported (ptflops adds conv biases: < 0.1%)
 FVCORE_MAC_KEYS = ("conv", "matmul", "bmm", "einsum", "linear", "addmm", "mm")
@@ -240,4 +241,35 @@ def uncounted_convs(model: nn.Module, inputs: tuple) -> list[dict[str, Any]]:
         out.append({"op": ", ".join(python_ops) or "convolution", "modules": {}, "macs": int(hidden),
                     "cause": "convolutions inside custom autograd Functions / kernels, opaque to torch.jit"
                     if python_ops else "convolutions fvcore did not see in the trace"})
+    return out
+
+
+# (record field, complete field at the same input size, FLOPs per MAC of the convention)
+CONVENTIONS = (
+    ("fvcore_flops_lr256", "complete_macs_lr256", 1),
+    ("ntire22_hook_flops_lr256", "complete_macs_lr256", 1),
+    ("torch_flops_lr256", "complete_macs_lr256", 2),
+    ("thop_macs_hr1280x720", "complete_macs_hr1280x720", 1),
+    ("ptflops_macs_hr1280x720", "complete_macs_hr1280x720", 1),
+    ("fvcore_flops_hr1280x720", "complete_macs_hr1280x720", 1),
+)
+
+
+def distances(rec: Any) -> list[dict[str, Any]]:
+    """Each official convention's distance from the complete count at the same input size.
+
+    ``rec``: a complexity record or its JSON dict. Returns ``[{"field", "macs", "complete", "diff",
+    "rel"}]`` with the convention in MACs (torch's FLOPs halved), ``diff = macs - complete`` and ``rel =
+    diff / complete`` (negative: the convention counts less than the complete rule); conventions or
+    complete figures that are missing are left out.
+    """
+    get = rec.get if isinstance(rec, dict) else (lambda k: getattr(rec, k, None))
+    out = []
+    for key, ref_key, per_mac in CONVENTIONS:
+        value, ref = get(key), get(ref_key)
+        if value is None or not ref:
+            continue
+        macs = int(value) // per_mac
+        out.append({"field": key, "macs": macs, "complete": int(ref), "diff": macs - int(ref),
+                    "rel": (macs - int(ref)) / int(ref)})
     return out
