@@ -874,6 +874,7 @@ def compare_runtime(
         timer = timer or _default_timer(dev, "robust")
         fwd: list[Callable[[torch.Tensor], Any]] = []
         xs: list[torch.Tensor] = []
+        refs = [output_check.fp32_reference(net, dtype) for _n, net in entries]
         for _n, net in entries:
             net = _prepare(net, dev, torch_dtype, channels_last, "robust")
             fwd.append(_forward_fn(net, scale))
@@ -888,15 +889,19 @@ def compare_runtime(
             out, ms = timer.time(lambda i=i: fwd[i](xs[i]))
             del out
             times[i].append(ms)
-    for (n, _net), t in zip(entries, times):
+    for i, ((n, _net), t) in enumerate(zip(entries, times)):
         r = RuntimeRecord(
             model=n, scale=int(scale), device=str(dev), mode="robust", dtype=dtype, input_size=list(input_size),
             warmup=warmup, repeats=rounds, protocol=dict(base_protocol), env=rec.env,
         )
         r.fill_stats(t)
+        with torch.inference_mode():  # an invalid output keeps no time (bench/output_check.py)
+            ref_fwd = None if refs[i] is None else _forward_fn(refs[i].to(dev), scale)
+            output_check.check_record(r, fwd[i], xs[i], ref_fwd, float(getattr(_net, "data_range", 1.0)), dtype)
         rec.records[n] = r
     if ref_name is not None:
         ref_med = rec.records[ref_name].median_ms
-        rec.ratios = {n: (r.median_ms / ref_med if ref_med else None) for n, r in rec.records.items()}
+        rec.ratios = {n: (r.median_ms / ref_med if ref_med and r.median_ms is not None else None)
+                      for n, r in rec.records.items()}
     rec.message = "; ".join(messages)
     return rec

@@ -85,3 +85,11 @@ def test_output_problem_thresholds() -> None:
         "the fp32 reference output is itself non-finite")
     with pytest.raises(ValueError, match="differs"):
         output_problem(ref, torch.zeros(2), 1.0, "fp16")
+
+
+def test_compare_marks_the_invalid_model_only() -> None:
+    ok = nn.Sequential(nn.Conv2d(3, 12, 3, padding=1), nn.PixelShuffle(2))
+    rec = rt.compare_runtime([_Overflows(), ok], 2, input_size=(8, 8), warmup=0, rounds=2, dtype="fp16")
+    bad = rec.records["_Overflows"]
+    assert bad.status == "invalid" and "NaN" in bad.message and bad.median_ms is None
+    assert rec.records["Sequential"].status == "ok" and rec.records["Sequential"].median_ms is not None
