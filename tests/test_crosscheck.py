@@ -325,3 +325,31 @@ def test_challenge_fvcore_undercount_fires_for_any_same_padding_conv(n_same: int
     assert f.code == "fvcore-undercount" and f.severity == "warning"
     assert f"fvcore misses {n_same * 147_456:,} conv MACs" in f.message and "body.0" in f.message
     assert "padding='same'" in f.message
+
+
+# ---- a formula that uses the output size -------------------------------------------------------------------
+
+
+class _Transposed(nn.Module):
+    """head conv 3->8 (3x3) at 16x16, then ConvTranspose2d 8->3 (4x4, stride 2) to 32x32, no bias."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = nn.Conv2d(3, 8, 3, padding=1)
+        self.up = nn.ConvTranspose2d(8, 3, 4, stride=2, padding=1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.up(self.head(x))
+
+
+def test_transposed_conv_output_size_formula_is_explained() -> None:
+    """By hand: head 9*3*8*256 = 55,296; the transposed conv visits each of the 256 input positions with
+    16*8*3 = 384 MACs: 98,304; true 153,600 (fvcore, torch/2, ptflops without its bias adds agree). The
+    NTIRE hook counter and thop multiply by the 1,024 output positions: 393,216, i.e. 294,912 high."""
+    rec = _count(_Transposed())
+    assert rec.fvcore_flops_lr256 == 153_600 == rec.torch_flops_lr256 // 2 == rec.complete_macs_lr256
+    assert rec.ntire22_hook_flops_lr256 == rec.thop_macs_hr1280x720 == 55_296 + 393_216
+    for counter in ("ntire22_hook", "thop"):
+        w, = _warnings_of(rec, counter)
+        assert w.startswith(f"{counter} is high by 294,912 MACs") and "output positions" in w
+    assert not _warnings_of(rec, "fvcore") and not _warnings_of(rec, "ptflops")

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
+from math import prod
 
+import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -54,6 +56,9 @@ class OpCensus(TorchDispatchMode):
         self.outside_macs: dict[str, dict[str, int]] = {"ntire22_hook": {}, "thop": {}, "ptflops": {}}
         self._ptflops_functions: contextlib.ExitStack | None = None
         self.leaf_types_called: set[type] = set()
+        # nn.ConvTranspose* calls: MACs an output-size formula adds over the input positions really visited
+        self.transposed_excess = 0
+        self.transposed_calls = 0
         self._depth = {"ntire22_hook": 0, "thop": 0, "ptflops": 0}
         self._handles: list = []
 
@@ -76,9 +81,14 @@ class OpCensus(TorchDispatchMode):
                 if leaf:
                     self.leaf_types_called.add(type(mod))
 
-            def post(_mod: nn.Module, _inp: tuple, _out: object, claims: tuple = claims) -> None:
+            def post(mod: nn.Module, inp: tuple, out: object, claims: tuple = claims) -> None:
                 for c in claims:
                     self._depth[c] -= 1
+                if isinstance(mod, nn.modules.conv._ConvTransposeNd) and isinstance(out, torch.Tensor):
+                    per_position = prod(mod.kernel_size) * mod.in_channels * (mod.out_channels // mod.groups)
+                    extra = prod(out.shape[2:]) - prod(inp[0].shape[2:])
+                    self.transposed_excess += int(per_position * out.shape[0] * extra)
+                    self.transposed_calls += 1
 
             self._handles.append(m.register_forward_pre_hook(pre))
             self._handles.append(m.register_forward_hook(post, always_call=True))

@@ -68,6 +68,7 @@ def _where(modules: dict[str, int]) -> str:
 
 
 def _left_over(counter: str, value: int, reference: int, explained: int, size: str, detail: str) -> list[Finding]:
+    """``explained``: MACs the findings so far account for (low ones positive, high ones negative)."""
     gap = reference - explained - value
     if abs(gap) <= TOLERANCE * max(reference, 1):
         return []
@@ -141,13 +142,22 @@ def _outside(counter: str, outside_macs: dict[str, int], calls: dict[str, int], 
     return out
 
 
+def _transposed(counter: str, census: Any, ref: int, size: str) -> list[Finding]:
+    if census.transposed_excess <= 0:
+        return []
+    return [Finding(counter, "high", census.transposed_excess, ref, f"{census.transposed_calls} nn.ConvTranspose "
+                    "call(s): its formula multiplies by the output positions, stride^2 times the input positions "
+                    "a transposed convolution really visits", size)]
+
+
 def check_hook(ntire: Any, census: Any, complete: CompleteCount, size: str = "LR 256x256") -> list[Finding]:
     """The NTIRE 2022/23 hook counter (conv + Linear modules) vs the complete count."""
     ref = complete.mac_ops
     value = ntire.conv_flops + ntire.linear_flops
     out = _outside("ntire22_hook", census.outside_macs["ntire22_hook"], census.outside["ntire22_hook"], ref, size,
                    "the official hooks sit on nn.Conv2d/ConvTranspose2d/Linear/BN/ReLU modules only")
-    explained = sum(f.macs for f in out)
+    out += _transposed("ntire22_hook", census, ref, size)
+    explained = sum(f.macs if f.direction == "low" else -f.macs for f in out)
     return out + _left_over("ntire22_hook", value, ref, explained, size,
                             f"hook conv+Linear {value:,} vs complete {ref:,}")
 
@@ -164,6 +174,8 @@ def check_module_counter(counter: str, census: Any, complete: CompleteCount, val
     rule = ("thop hooks nn modules only" if counter == "thop" else
             "ptflops hooks nn modules and a few torch.*/F.* functions (not the @ operator, F.conv2d or SDPA)")
     out = _outside(counter, census.outside_macs[counter], census.outside[counter], ref, size, rule)
+    if counter == "thop":  # ptflops counts transposed convolutions per input position
+        out += _transposed(counter, census, ref, size)
     if value is not None and deshared is not None and value > deshared:
         excess = value - deshared
         # the shared modules' own MACs (FlopCounterMode names a shared module by one of its paths)
