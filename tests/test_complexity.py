@@ -161,7 +161,8 @@ def test_rlfn_ntire22_published_figures() -> None:
 
 # ---- shape-only counting equals a real run ---------------------------------------------------------------
 
-_INT_FIELDS = EXACT + WITHIN_0_1_PCT + ("params_before_forward", "params_trainable")
+_INT_FIELDS = EXACT + WITHIN_0_1_PCT + ("params_before_forward", "params_trainable", "complete_macs_lr256",
+                                        "complete_macs_hr1280x720")
 
 
 def _small(execution: str, net: nn.Module, scale: int = 4):
@@ -182,6 +183,7 @@ def test_shape_only_equals_real(options: dict) -> None:
     assert shape.fvcore_by_operator == real.fvcore_by_operator
     assert shape.by_module == real.by_module
     assert shape.uncounted == real.uncounted
+    assert shape.complete_by_operator == real.complete_by_operator and shape.crosscheck == real.crosscheck
 
 
 @pytest.mark.parametrize("name", ["bicubic", "carn", "elan-light", "safmn", "shufflemixer"])

@@ -353,3 +353,19 @@ def test_transposed_conv_output_size_formula_is_explained() -> None:
         w, = _warnings_of(rec, counter)
         assert w.startswith(f"{counter} is high by 294,912 MACs") and "output positions" in w
     assert not _warnings_of(rec, "fvcore") and not _warnings_of(rec, "ptflops")
+
+
+def test_an_operator_outside_the_rule_is_reported() -> None:
+    class Atan(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 12, 1)
+            self.up = nn.PixelShuffle(2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.up(torch.atan(self.conv(x)))
+
+    rec = _count(Atan())
+    assert rec.complete_unknown_ops == ["aten::atan"]
+    assert rec.complete_macs_lr256 == 3 * 12 * 256  # the conv only; atan counted 0 and said so
+    assert any(w.startswith("the complete count has no rule for aten::atan") for w in rec.warnings)

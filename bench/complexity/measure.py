@@ -309,6 +309,9 @@ def measure_complexity(
                             th, shared, deshared)
     rec.crosscheck = [vars(f) for f in findings]
     rec.warnings.extend(f.message() for f in findings)
+    if rec.complete_unknown_ops:
+        rec.warnings.append(f"the complete count has no rule for {', '.join(rec.complete_unknown_ops)} "
+                            "(counted 0): add it to bench/complexity/complete.py")
     if rec.foreign_state:
         rec.warnings.append("the model carried another counter's state (" + "; ".join(rec.foreign_state)
                             + "): counted on a cleaned copy")
