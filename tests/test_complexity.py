@@ -54,13 +54,19 @@ def test_official_complexity_rows(row: dict) -> None:
 def _check_complete(rec) -> None:  # noqa: ANN001
     """The complete count is documented per operator, and every counter's gap to it is explained exactly."""
     from bench.complexity.complete import MAC_CATEGORIES
-    from bench.complexity.crosscheck import fvcore_mac_ops
+    from bench.complexity.crosscheck import TOLERANCE, fvcore_mac_ops
 
     assert rec.complete_unknown_ops == [] and rec.complete_by_operator
     assert sum(rec.complete_by_operator.values()) == sum(rec.complete_by_category.values()) == rec.complete_macs_lr256
     macs = sum(rec.complete_by_category.get(c, 0) for c in MAC_CATEGORIES)
     fv_low = sum(f["macs"] for f in rec.crosscheck if f["counter"] == "fvcore" and f["direction"] == "low")
-    assert fvcore_mac_ops(rec.fvcore_by_operator) + fv_low == macs
+    gap = fvcore_mac_ops(rec.fvcore_by_operator) + fv_low - macs
+    if "einsum" in rec.fvcore_by_operator:
+        # fvcore estimates a general einsum with numpy's einsum_path ("optimized flop" / 2): bicubic's resize
+        # einsums come out 0.02% above their M x N x K, under the tolerance, so no warning
+        assert abs(gap) <= TOLERANCE * macs and not fv_low
+    else:
+        assert gap == 0
     hook_low = sum(f["macs"] for f in rec.crosscheck if f["counter"] == "ntire22_hook" and f["direction"] == "low")
     assert rec.ntire22_hook_flops_lr256 >= macs - hook_low  # its conv part + activations
 
