@@ -137,6 +137,7 @@ class OpCensus(TorchDispatchMode):
 def _ptflops_patched_functions(depth: dict[str, int]) -> Iterator[None]:
     """Patch the functions ptflops patches (its own ``patch_functional``/``patch_tensor_ops``), counting
     nothing but the depth: an operator run inside one of them is visible to ptflops."""
+    import torch._dynamo  # noqa: F401  (imported before ptflops' patches, as in counters.ptflops_count)
     from ptflops import pytorch_engine as pe
 
     wrapper = pe.torch_function_wrapper

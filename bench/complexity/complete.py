@@ -212,8 +212,11 @@ class CompleteCounter(tfc.FlopCounterMode):
     def __init__(self) -> None:
         super().__init__(display=False)
         self.flop_registry = {k: raw_formula(k) for k in COMPLETE_FORMULAS}
+        self.ops_seen: dict[str, int] = {}
 
     def _count_flops(self, func_packet: Any, out: Any, args: tuple, kwargs: dict) -> Any:
+        name = op_name(func_packet)  # FlopCounterMode calls this for every operator that runs
+        self.ops_seen[name] = self.ops_seen.get(name, 0) + 1
         out = super()._count_flops(func_packet, out, args, kwargs)
         if CATEGORY.get(func_packet) == "attention":  # the fused kernel's scaling and softmax, per score
             scores = int(prod(args[0].shape[:-1])) * int(args[1].shape[-2])
@@ -221,7 +224,7 @@ class CompleteCounter(tfc.FlopCounterMode):
                 self.flop_counts[parent][ATTENTION_SOFTMAX] += 4 * scores
         return out
 
-    def result(self, model: nn.Module, ops_seen: dict[str, int] | None = None) -> CompleteCount:
+    def result(self, model: nn.Module) -> CompleteCount:
         counts = self.get_flop_counts()
         glob = counts.get("Global", {})
         by_op: dict[str, int] = {}
@@ -237,7 +240,7 @@ class CompleteCounter(tfc.FlopCounterMode):
             if head == root and rest:
                 paths[rest] = int(sum(ops.values()))
         by_mod = {k: v for k, v in paths.items() if "." not in k}
-        unknown = sorted(op for op in (ops_seen or {}) if category_of(op) == "unknown")
+        unknown = sorted(op for op in self.ops_seen if category_of(op) == "unknown")
         return CompleteCount(int(sum(glob.values())), dict(sorted(by_op.items())), dict(sorted(by_cat.items())),
                              by_mod, unknown, paths)
 
@@ -248,11 +251,8 @@ def complete_count(model: nn.Module, inputs: tuple, *, shape_only: bool) -> Comp
     ``inputs``: batch-1 tensors in the model's range; ``shape_only`` runs under
     :class:`~bench.complexity.shape_only.ShapeOnlyMode`. Raises what the forward raises.
     """
-    from .census import OpCensus
     from .counters import maybe_shape_only
 
-    with torch.no_grad(), maybe_shape_only(shape_only):
-        census = OpCensus(model)
-        with census, CompleteCounter() as counter:
-            model(*inputs)
-    return counter.result(model, census.ops)
+    with torch.no_grad(), maybe_shape_only(shape_only), CompleteCounter() as counter:
+        model(*inputs)
+    return counter.result(model)

@@ -223,36 +223,46 @@ def deshare(model: nn.Module) -> nn.Module:
     return net
 
 
-def uncounted_convs(model: nn.Module, inputs: tuple) -> list[dict[str, Any]]:
+def uncounted_convs(model: nn.Module, inputs: tuple, *, shape_only: bool = True,
+                    conv_macs: int | None = None) -> list[dict[str, Any]]:
     """Convolution MACs the official fvcore count (NTIRE 2024-2026) misses, one entry per cause.
 
     ``inputs``: the model's input tuple (e.g. ``(1x3x256x256 tensor,)`` in the model's range). Returns
     ``[{"op": ..., "modules": {name: MACs}, "macs": int, "cause": str}]`` (empty when fvcore sees every
     convolution): string-padding convolutions per leaf module, convolutions hidden in custom autograd
     Functions (``prim::PythonOp``) as the remainder against the complete count. Counting runs on a copy,
-    shape-only when possible (real tensors otherwise); raises what the model's forward raises.
+    shape-only when possible (real tensors otherwise; ``shape_only=False`` skips shape-only mode, whose
+    first use imports ``torch._dynamo``, seconds that a small model's real forward does not cost);
+    ``conv_macs``: the caller's own count of every convolution module's MACs (e.g. forward hooks), used
+    for the custom-Function remainder instead of the complete count (``FlopCounterMode`` also imports
+    ``torch._dynamo``). Raises what the model's forward raises.
     """
     from .counters import fvcore_count
     from .shape_only import DataDependentError
 
     net = copy.deepcopy(model).eval()
     try:
-        fv = fvcore_count(copy.deepcopy(net), inputs, shape_only=True)
-        full = complete_count(copy.deepcopy(net), inputs, shape_only=True)
+        fv = fvcore_count(copy.deepcopy(net), inputs, shape_only=shape_only)
     except DataDependentError:
+        shape_only = False
         fv = fvcore_count(copy.deepcopy(net), inputs, shape_only=False)
-        full = complete_count(copy.deepcopy(net), inputs, shape_only=False)
     out = []
     mode = fv.missing.get("aten::_convolution_mode", {})
     if mode:
         out.append({"op": "aten::_convolution_mode", "modules": dict(mode), "macs": sum(mode.values()),
                     "cause": _WHY_FVCORE["aten::_convolution_mode"]})
-    hidden = full.by_category.get("conv", 0) - fv.by_operator.get("conv", 0) - sum(mode.values())
     python_ops = sorted(op for op in fv.unsupported if op.startswith("prim::PythonOp"))
+    if not python_ops:  # every other convolution is an aten::_convolution node fvcore counts
+        return out
+    if conv_macs is None:
+        try:
+            conv_macs = complete_count(copy.deepcopy(net), inputs, shape_only=shape_only).by_category.get("conv", 0)
+        except DataDependentError:
+            conv_macs = complete_count(copy.deepcopy(net), inputs, shape_only=False).by_category.get("conv", 0)
+    hidden = conv_macs - fv.by_operator.get("conv", 0) - sum(mode.values())
     if hidden > 0:
-        out.append({"op": ", ".join(python_ops) or "convolution", "modules": {}, "macs": int(hidden),
-                    "cause": "convolutions inside custom autograd Functions / kernels, opaque to torch.jit"
-                    if python_ops else "convolutions fvcore did not see in the trace"})
+        out.append({"op": ", ".join(python_ops), "modules": {}, "macs": int(hidden),
+                    "cause": "convolutions inside custom autograd Functions / kernels, opaque to torch.jit"})
     return out
 
 

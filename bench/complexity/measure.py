@@ -200,7 +200,7 @@ def _first_pass(net: nn.Module, inputs: tuple, shape_only: bool):  # noqa: ANN20
             net(*inputs)
     params_after = sum(p.numel() for p in net.parameters())
     torch_by_op = dict(fc.get_flop_counts().get("Global", {}))
-    return ntire.counts, census, int(fc.get_total_flops()), params_after, net, full.result(net, census.ops), torch_by_op
+    return ntire.counts, census, int(fc.get_total_flops()), params_after, net, full.result(net), torch_by_op
 
 
 def _complete_pass(net: nn.Module, inputs: tuple, shape_only: bool):  # noqa: ANN202
@@ -209,7 +209,7 @@ def _complete_pass(net: nn.Module, inputs: tuple, shape_only: bool):  # noqa: AN
         census = OpCensus(net)
         with census, CompleteCounter() as full:
             net(*inputs)
-    return full.result(net, census.ops), census
+    return full.result(net), census
 
 
 def _rel_diff(a: int, b: int) -> float:
