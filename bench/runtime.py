@@ -44,6 +44,7 @@ from typing import Any, Protocol, TypeVar
 import torch
 from torch import nn
 
+from . import output_check
 from .env import environment
 from .stats import summarize
 
@@ -640,6 +641,7 @@ def measure_runtime(
         raise ValueError("datasets are timed in ntire mode only; robust mode times one fixed input")
 
     torch_dtype = DTYPES[dtype]
+    ref_net = output_check.fp32_reference(net, dtype)  # taken before the timed model is cast in place
     with _threads(threads), _cudnn_benchmark(cudnn_benchmark):
         protocol["threads"] = torch.get_num_threads()
         env = environment(dev)
@@ -658,6 +660,13 @@ def measure_runtime(
         protocol["warmup"] = f"auto: {rec.warmup} (>= 10, until the median of 5 moves < 5%)"
     rec.protocol = protocol
     rec.env = env
+    if rec.status == "ok":  # a time is a result only if the output is (bench/output_check.py)
+        x0 = (_make_input(size, data_range, seed, in_channels) if datasets is None
+              else next(iter(datasets.values()))[0].float() / (255.0 / data_range))
+        with _threads(threads), _grad_context(mode):
+            output_check.check_record(rec, _forward_fn(net, scale), _to_device(x0, dev, torch_dtype, channels_last),
+                                      None if ref_net is None else _forward_fn(ref_net.to(dev), scale),
+                                      data_range, dtype)
     rec.memory_method = _memory_method(dev, mode) if memory and rec.status == "ok" else ""
     return rec
 
@@ -865,6 +874,7 @@ def compare_runtime(
         timer = timer or _default_timer(dev, "robust")
         fwd: list[Callable[[torch.Tensor], Any]] = []
         xs: list[torch.Tensor] = []
+        refs = [output_check.fp32_reference(net, dtype) for _n, net in entries]
         for _n, net in entries:
             net = _prepare(net, dev, torch_dtype, channels_last, "robust")
             fwd.append(_forward_fn(net, scale))
@@ -879,15 +889,19 @@ def compare_runtime(
             out, ms = timer.time(lambda i=i: fwd[i](xs[i]))
             del out
             times[i].append(ms)
-    for (n, _net), t in zip(entries, times):
+    for i, ((n, _net), t) in enumerate(zip(entries, times)):
         r = RuntimeRecord(
             model=n, scale=int(scale), device=str(dev), mode="robust", dtype=dtype, input_size=list(input_size),
             warmup=warmup, repeats=rounds, protocol=dict(base_protocol), env=rec.env,
         )
         r.fill_stats(t)
+        with torch.inference_mode():  # an invalid output keeps no time (bench/output_check.py)
+            ref_fwd = None if refs[i] is None else _forward_fn(refs[i].to(dev), scale)
+            output_check.check_record(r, fwd[i], xs[i], ref_fwd, float(getattr(_net, "data_range", 1.0)), dtype)
         rec.records[n] = r
     if ref_name is not None:
         ref_med = rec.records[ref_name].median_ms
-        rec.ratios = {n: (r.median_ms / ref_med if ref_med else None) for n, r in rec.records.items()}
+        rec.ratios = {n: (r.median_ms / ref_med if ref_med and r.median_ms is not None else None)
+                      for n, r in rec.records.items()}
     rec.message = "; ".join(messages)
     return rec

@@ -38,7 +38,7 @@ CODES: dict[str, str] = {
     "params-change-after-forward": "the parameter count changes in the first forward (lazy re-parameterisation)",
     "wrong-data-range": "the declared data_range gives far lower PSNR than the other range",
     "low-psnr": "PSNR on the synthetic check image is far below bicubic (untrained or wrong weights?)",
-    "fvcore-undercount": "fvcore counts fewer FLOPs than the conv MACs seen by hooks (ops hidden from tracing)",
+    "fvcore-undercount": "fvcore misses convolutions (string padding, custom kernels): warned with their MACs",
     "fvcore-unsupported": "fvcore skipped operators it cannot count",
     "flops-failed": "the FLOPs counter failed",
     "timeout": "the child process exceeded the wall-clock limit and was killed",

@@ -394,6 +394,31 @@ def counting_table(rs: ResultSet) -> Table:
     return t
 
 
+def complete_distance_table(rs: ResultSet, model: str = "agdn", scale: int = 4) -> Table:
+    """How far each official counting convention is from the complete count (issue 13), for one model.
+
+    One row per convention (``bench.complexity.crosscheck.distances``): its figure in MACs (torch's FLOPs
+    halved), the complete count at the same input size and the signed distance in percent.
+    """
+    from bench.complexity.crosscheck import distances
+
+    t = Table("complete", f"Distance from the complete count ({_label(model)} x{scale})", [
+        Column("convention", "Convention"), Column("g", "Figure [G MACs]", "{:.4f}"),
+        Column("complete_g", "Complete [G MACs]", "{:.4f}"), Column("distance", "Distance [%]", "{:+.2f}")],
+        caption="The complete count counts every operator that does arithmetic (convolutions in every padding "
+        "mode, matmuls, attention, interpolation, normalisation, elementwise ops 1 per output element; rule in "
+        "bench/complexity/complete.py). Official figures stay as the official tools give them.")
+    c = rs.find("complexity", model, scale)
+    if c is None or not c.get("complete_macs_lr256"):
+        t.notes.append(f"no complexity record with a complete count for {model} x{scale}")
+        return t
+    labels = {key: label for key, label, _ in COUNTERS}
+    for d in distances(c):
+        t.rows.append({"convention": labels.get(d["field"], d["field"]), "g": d["macs"] / 1e9,
+                       "complete_g": d["complete"] / 1e9, "distance": 100 * d["rel"]})
+    return t
+
+
 def runtime_table(rs: ResultSet) -> Table:
     """Measured runtime and peak memory per model (protocol of each runtime record)."""
     cols = [Column("label", "Model"), Column("scale", "Scale", "x{}"), Column("device_name", "Device"),

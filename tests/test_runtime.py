@@ -348,7 +348,7 @@ def test_compare_interleaves_and_reports_ratios():
     # warm-up A, A, B, B; then rounds A B A B A B: A takes 10 ms, B 25 ms
     timer = FakeTimer([99, 99, 99, 99] + [10, 25] * 3)
     rec = rt.compare_runtime([a, b], 2, reference="agdn-s", input_size=(8, 8), warmup=2, rounds=3, timer=timer)
-    assert calls == ["A", "A", "B", "B", "A", "B", "A", "B", "A", "B"]
+    assert calls == ["A", "A", "B", "B", "A", "B", "A", "B", "A", "B"] + ["A", "B"]  # + each output check
     assert rec.records["agdn-s"].times_ms == [10, 10, 10] and rec.records["other"].times_ms == [25, 25, 25]
     assert rec.ratios == {"agdn-s": 1.0, "other": 2.5}
     assert rt.reference_model(2024) == "rlfn-ntire22" and rt.reference_model(2026) == "span-ch28"

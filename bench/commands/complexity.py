@@ -19,6 +19,8 @@ _FIELDS = (
     ("fvcore_flops_hr1280x720", "fvcore FLOPs, HR 1280x720", 1e9),
     ("ntire_activations_lr256", "NTIRE activations, LR 256x256", 1e6),
     ("ntire_convs_lr256", "NTIRE conv calls", 1),
+    ("complete_macs_lr256", "complete MACs, LR 256x256 (every op)", 1e9),
+    ("complete_macs_hr1280x720", "complete MACs, HR 1280x720 (every op)", 1e9),
 )
 
 
@@ -44,6 +46,8 @@ def _print_record(rec: dict) -> None:
             print(f"  {'uncounted by ' + counter:<42}{', '.join(kinds)}")
     for w in rec.get("warnings", []):
         print(f"  WARNING: {w}")
+    if rec.get("foreign_state"):
+        print(f"  {'cleaned copy (foreign counter state)':<42}{'; '.join(rec['foreign_state'])}")
     if rec.get("by_module"):
         print(f"  {'module':<20}{'params':>10}{'fvcore G':>12}{'hook G':>12}{'acts M':>10}{'convs':>7}")
         for name, row in rec["by_module"].items():
@@ -51,6 +55,27 @@ def _print_record(rec: dict) -> None:
             hook = row["ntire22_hook_flops_lr256"] / 1e9
             print(f"  {name:<20}{row['params']:>10,}{fv:>12.4f}{hook:>12.4f}"
                   f"{row['ntire_activations_lr256'] / 1e6:>10.3f}{row['ntire_convs_lr256']:>7}")
+
+
+def _print_by_op(rec: dict) -> None:
+    """The complete count per operator (LR 256x256) and each convention's distance from it."""
+    from bench.complexity.complete import category_of
+    from bench.complexity.crosscheck import distances
+
+    total = rec.get("complete_macs_lr256")
+    if not total:
+        print("  complete count: not available (the first pass failed)")
+        return
+    print("  complete count by operator, LR 256x256 (MACs; rule: bench/complexity/complete.py)")
+    print(f"  {'operator':<48}{'category':<15}{'MACs':>18}{'share':>8}")
+    for op, n in sorted(rec["complete_by_operator"].items(), key=lambda kv: -kv[1]):
+        print(f"  {op:<48}{category_of(op):<15}{n:>18,}{100 * n / total:>7.2f}%")
+    print(f"  {'total':<63}{total:>18,}")
+    if rec.get("complete_unknown_ops"):
+        print(f"  operators the complete rule does not know (counted 0): {', '.join(rec['complete_unknown_ops'])}")
+    print(f"  {'convention':<30}{'MACs':>18}{'complete':>18}{'distance':>10}")
+    for d in distances(rec):
+        print(f"  {d['field']:<30}{d['macs']:>18,}{d['complete']:>18,}{100 * d['rel']:>+9.2f}%")
 
 
 def _print_summary(recs: Iterable[dict]) -> None:
@@ -149,6 +174,8 @@ def _run(args: argparse.Namespace) -> int:
         _print_summary(recs)
     else:
         _print_record(recs[0])
+        if args.by_op:
+            _print_by_op(recs[0])
     if args.out:
         import sys
 
@@ -159,6 +186,10 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         for r in recs:
             dest = Path(args.out) / "complexity" / f"{r['model']}_x{r['scale']}.json"
+            if not r.get("user_model"):  # a zoo model's record carries its identity, as bench writes it
+                from bench.identity import complexity_identity, stamp
+
+                stamp(r, complexity_identity(r["model"], r["scale"]))
             try:
                 write_json(dest, r)
             except OSError as exc:
@@ -176,6 +207,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", type=int, default=None, help="upscaling factor (default: x4 or the model's only one)")
     p.add_argument("--json", action="store_true", help="print the record as JSON (a list with --all)")
     p.add_argument("--by-module", action="store_true", help="add a per top-level module breakdown")
+    p.add_argument("--by-op", action="store_true",
+                   help="the complete count per operator and each convention's distance from it")
     p.add_argument("--all", action="store_true", help="every zoo model at every scale (or at --scale)")
     p.add_argument("--execution", choices=("auto", "shape", "real"), default="auto",
                    help="shape-only counting (auto falls back to real tensors when a model reads values)")

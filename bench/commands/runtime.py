@@ -149,6 +149,9 @@ def _run(args: argparse.Namespace) -> int:
         else:
             for name, r in rec.records.items():
                 ratio = rec.ratios.get(name)
+                if r.status != "ok":  # e.g. invalid output: no time is a result
+                    print(f"{name:<16} {r.status}: {r.message}")
+                    continue
                 print(f"{name:<16} median {r.median_ms:9.2f} ms  IQR {r.iqr_ms:7.2f}  ratio {_fmt(ratio, 3)}")
             if rec.message:
                 print(rec.message)

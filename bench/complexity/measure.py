@@ -12,6 +12,14 @@ Conventions (all exact integers; inputs are batch-1 RGB tensors on the model's d
 - ``thop_macs_hr1280x720`` / ``ptflops_macs_hr1280x720`` / ``fvcore_flops_hr1280x720``: LR input of
   ceil(720/s) x ceil(1280/s), i.e. a 1280x720 HR output (the papers' "Multi-Adds").
 - ``torch_flops_lr256``: ``torch.utils.flop_counter.FlopCounterMode`` total (2 FLOPs per multiply-add).
+- ``complete_macs_lr256`` / ``complete_macs_hr1280x720``: every operator that does arithmetic, in MACs,
+  by the rule of :mod:`bench.complexity.complete` (not an official convention: no challenge ranks on it),
+  with ``complete_by_operator`` / ``complete_by_category`` (LR 256x256).
+
+Cross-checks (:mod:`bench.complexity.crosscheck`): every counter's multiply-add figure is compared with
+the complete count; each gap becomes a ``warnings`` line naming the counter, the direction, the MACs and
+the cause, and a structured entry in ``crosscheck``. A model carrying thop / ptflops state from the
+user's own profiling is counted on a cleaned copy (``foreign_state`` lists what was removed).
 
 Counting runs on private deep copies, so the caller's model is never changed, and by default under
 :class:`~bench.complexity.shape_only.ShapeOnlyMode` (shapes without arithmetic). A model that reads
@@ -29,8 +37,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import counters
+from . import counters, crosscheck
 from .census import OpCensus, torch_flop_formula_missing
+from .complete import CompleteCounter
+from .foreign import clean_foreign_state
 from .ntire import NtireCounter
 
 __all__ = ["ComplexityRecord", "measure_complexity", "lr_size_for_hr", "NTIRE_LR", "HR_SIZE"]
@@ -60,6 +70,13 @@ class ComplexityRecord:
     torch_flops_lr256: int | None = None
     ntire_activations_lr256: int | None = None
     ntire_convs_lr256: int | None = None
+    complete_macs_lr256: int | None = None
+    complete_macs_hr1280x720: int | None = None
+    complete_by_operator: dict[str, int] = field(default_factory=dict)
+    complete_by_category: dict[str, int] = field(default_factory=dict)
+    complete_unknown_ops: list[str] = field(default_factory=list)
+    crosscheck: list[dict[str, Any]] = field(default_factory=list)
+    foreign_state: list[str] = field(default_factory=list)
     uncounted: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     by_module: dict | None = None
@@ -109,7 +126,8 @@ class _ScaleBound(nn.Module):
         return self.net(x, self.scale)
 
 
-def _resolve(model: str | nn.Module, scale: int, device: str) -> tuple[str, nn.Module, float]:
+def _resolve(model: str | nn.Module, scale: int, device: str) -> tuple[str, nn.Module, float, list[str]]:
+    foreign: list[str] = []
     if isinstance(model, str):
         from models import create_model
 
@@ -117,6 +135,7 @@ def _resolve(model: str | nn.Module, scale: int, device: str) -> tuple[str, nn.M
         name = net.esr_spec.name
     else:
         net = copy.deepcopy(model)
+        foreign = clean_foreign_state(net)  # the caller's model keeps its state; we count a clean copy
         spec = getattr(model, "esr_spec", None)
         name = spec.name if spec is not None else type(model).__name__
     data_range = float(getattr(net, "data_range", 1.0))
@@ -124,7 +143,7 @@ def _resolve(model: str | nn.Module, scale: int, device: str) -> tuple[str, nn.M
     net = net.to(device).eval()
     if spec is not None and spec.multi_scale:
         net = _ScaleBound(net, scale).eval()
-    return name, net, data_range
+    return name, net, data_range, foreign
 
 
 def _input(net: nn.Module, hw: tuple[int, int], data_range: float, real: bool) -> torch.Tensor:
@@ -172,15 +191,25 @@ class _Runner:
 
 
 def _first_pass(net: nn.Module, inputs: tuple, shape_only: bool):  # noqa: ANN202
-    """One forward: NTIRE hooks + activations + op census + FlopCounterMode + params after forward."""
+    """One forward: NTIRE hooks + activations + op census + complete count + FlopCounterMode + params."""
     from torch.utils.flop_counter import FlopCounterMode
 
     with torch.no_grad(), counters.maybe_shape_only(shape_only):
         census = OpCensus(net)
-        with NtireCounter(net) as ntire, census, FlopCounterMode(display=False) as fc:
+        with NtireCounter(net) as ntire, census, CompleteCounter() as full, FlopCounterMode(display=False) as fc:
             net(*inputs)
     params_after = sum(p.numel() for p in net.parameters())
-    return ntire.counts, census, int(fc.get_total_flops()), params_after, net
+    torch_by_op = dict(fc.get_flop_counts().get("Global", {}))
+    return ntire.counts, census, int(fc.get_total_flops()), params_after, net, full.result(net), torch_by_op
+
+
+def _complete_pass(net: nn.Module, inputs: tuple, shape_only: bool):  # noqa: ANN202
+    """Complete count + op census at another input size (the HR-output size of thop / ptflops)."""
+    with torch.no_grad(), counters.maybe_shape_only(shape_only):
+        census = OpCensus(net)
+        with census, CompleteCounter() as full:
+            net(*inputs)
+    return full.result(net), census
 
 
 def _rel_diff(a: int, b: int) -> float:
@@ -207,8 +236,8 @@ def measure_complexity(
     """
     started = time.perf_counter()
     scale = int(scale)
-    name, net, data_range = _resolve(model, scale, device)
-    rec = ComplexityRecord(model=name, scale=scale, env=_environment())
+    name, net, data_range, foreign = _resolve(model, scale, device)
+    rec = ComplexityRecord(model=name, scale=scale, env=_environment(), foreign_state=foreign)
     hr_lr = lr_size_for_hr(scale, hr_size)
     rec.protocol = {
         "lr_ntire": list(lr_size),
@@ -221,6 +250,8 @@ def measure_complexity(
         "thop": "thop.profile multi-adds; params = parameters of modules with a thop rule",
         "ptflops": "get_model_complexity_info(backend='pytorch'), functionals counted",
         "torch_flops": "torch.utils.flop_counter.FlopCounterMode, 2 FLOPs per multiply-add",
+        "complete": "FlopCounterMode with the formula registry of bench.complexity.complete (MACs; every "
+                    "arithmetic operator; elementwise 1 per output element); not an official convention",
         "versions": _versions(),
     }
     rec.params_before_forward = sum(p.numel() for p in net.parameters())
@@ -230,8 +261,14 @@ def measure_complexity(
     first = run("first_pass", _first_pass, net, lr_size, data_range)
     census: OpCensus | None = None
     counted = net
+    full_lr = None
+    torch_by_op: dict = {}
     if first is not None:
-        ntire, census, rec.torch_flops_lr256, rec.params, counted = first
+        ntire, census, rec.torch_flops_lr256, rec.params, counted, full_lr, torch_by_op = first
+        rec.complete_macs_lr256 = full_lr.total
+        rec.complete_by_operator = full_lr.by_operator
+        rec.complete_by_category = full_lr.by_category
+        rec.complete_unknown_ops = full_lr.unknown
         rec.ntire22_hook_flops_lr256 = ntire.flops
         rec.ntire_activations_lr256 = ntire.activations
         rec.ntire_convs_lr256 = ntire.convs
@@ -251,12 +288,33 @@ def measure_complexity(
     rec.ptflops_macs_hr1280x720 = run(
         "ptflops_hr", lambda m, i, s: counters.ptflops_count(m, i, shape_only=s), counted, hr_lr, data_range
     )
+    hr = run("complete_hr", _complete_pass, counted, hr_lr, data_range)
+    if hr is not None:
+        rec.complete_macs_hr1280x720 = hr[0].total
+    shared = crosscheck.shared_modules(counted)
+    deshared: dict[str, Any] = {}
+    if shared:  # re-count thop / ptflops with one instance per parent: their excess is the sharing's
+        flat = crosscheck.deshare(counted)
+        deshared["thop"] = run("thop_hr_deshared", lambda m, i, s: counters.thop_count(m, i, shape_only=s), flat,
+                               hr_lr, data_range)
+        deshared["ptflops"] = run("ptflops_hr_deshared",
+                                  lambda m, i, s: counters.ptflops_count(m, i, shape_only=s), flat, hr_lr, data_range)
     rec.protocol["execution"] = dict(run.used)
     rec.protocol["seconds_by_counter"] = dict(run.seconds)
 
     for key, err in run.errors.items():
         rec.warnings.append(f"{key} failed: {err}")
     _explain(rec, fv, census, first[0] if first is not None else None)
+    findings = _cross_check(rec, fv, census, first[0] if first is not None else None, full_lr, torch_by_op, hr,
+                            th, shared, deshared)
+    rec.crosscheck = [vars(f) for f in findings]
+    rec.warnings.extend(f.message() for f in findings)
+    if rec.complete_unknown_ops:
+        rec.warnings.append(f"the complete count has no rule for {', '.join(rec.complete_unknown_ops)} "
+                            "(counted 0): add it to bench/complexity/complete.py")
+    if rec.foreign_state:
+        rec.warnings.append("the model carried another counter's state (" + "; ".join(rec.foreign_state)
+                            + "): counted on a cleaned copy")
     if by_module and first is not None:
         rec.by_module = _by_module(counted, first[0], fv)
     rec.protocol["seconds"] = round(time.perf_counter() - started, 2)
@@ -266,7 +324,7 @@ def measure_complexity(
 
 
 def _explain(rec: ComplexityRecord, fv, census: OpCensus | None, ntire) -> None:  # noqa: ANN001
-    """Fill ``uncounted`` and the disagreement warnings."""
+    """Fill ``uncounted`` and the re-parameterisation warning."""
     unc: dict[str, list[str]] = {}
     if fv is not None:
         unc["fvcore"] = sorted(fv.unsupported)
@@ -278,50 +336,36 @@ def _explain(rec: ComplexityRecord, fv, census: OpCensus | None, ntire) -> None:
             unc[counter] = sorted(items)
         unc["torch_flops"] = torch_flop_formula_missing(census.ops)
     rec.uncounted = unc
-    unsupported = fv.unsupported if fv is not None else {}
-    python_ops = sorted(op for op in unsupported if op.startswith("prim::PythonOp"))
-    blind = [f"{', '.join(python_ops)}: custom autograd Functions / custom kernels, which torch.jit records "
-             "as opaque nodes"] if python_ops else []
-    if "aten::_convolution_mode" in unsupported:
-        blind.append("aten::_convolution_mode: convolutions with string padding (padding='same'), which "
-                     "fvcore has no handle for")
-    heavy = sorted(op for op in unsupported if op not in python_ops and op != "aten::_convolution_mode"
-                   and any(k in op for k in ("conv", "matmul", "mm", "einsum", "linear", "attention")))
-    if heavy:
-        blind.append(f"{', '.join(heavy)}: operators fvcore has no handle for")
-    if python_ops:
-        rec.warnings.append(
-            "fvcore traces with torch.jit and cannot look inside custom autograd Functions / custom kernels "
-            f"({', '.join(python_ops)}): their operations are missing from the fvcore FLOPs"
-        )
-    if fv is not None and ntire is not None:
-        fv_conv = fv.by_operator.get("conv", 0)
-        gap = f"{100 * _rel_diff(fv_conv, ntire.conv_flops):.1f}% apart"
-        if fv_conv < ntire.conv_flops * (1 - DISAGREE):
-            rec.warnings.append(
-                f"fvcore counts {fv_conv:,} convolution MACs but the NTIRE hooks on nn.Conv2d modules count "
-                f"{ntire.conv_flops:,} ({gap}); fvcore misses "
-                + ("; ".join(blind) if blind else "convolutions that do not appear as aten::_convolution in the trace")
-            )
-        elif fv_conv > ntire.conv_flops * (1 + DISAGREE):
-            functional = census.outside["ntire22_hook"].get("aten::convolution", 0) if census is not None else 0
-            rec.warnings.append(
-                f"fvcore counts {fv_conv:,} convolution MACs but the NTIRE hooks on nn.Conv2d modules count "
-                f"{ntire.conv_flops:,} ({gap}): the hook counter misses "
-                + (f"{functional} functional convolution call(s) (F.conv2d outside nn.Conv2d modules)"
-                   if functional else "convolutions run outside nn.Conv2d modules")
-            )
-        if fv.total < ntire.flops * (1 - DISAGREE):
-            rec.warnings.append(
-                f"fvcore total {fv.total:,} is {100 * _rel_diff(fv.total, ntire.flops):.1f}% below the NTIRE "
-                f"hook counter's {ntire.flops:,}, although the hook counter counts only a subset of operators: "
-                "fvcore misses work" + (f" ({'; '.join(blind)})" if blind else "")
-            )
     if rec.params is not None and rec.params_before_forward is not None and rec.params != rec.params_before_forward:
         rec.warnings.append(
             f"parameters change on the first forward ({rec.params_before_forward:,} -> {rec.params:,}): "
             "the model re-parameterises itself; NTIRE counts after inference"
         )
+
+
+def _cross_check(rec: ComplexityRecord, fv, census, ntire, full_lr, torch_by_op, hr, th,  # noqa: ANN001
+                 shared: dict[str, list[str]], deshared: dict[str, Any]) -> list[crosscheck.Finding]:
+    """Every counter against the complete count (see :mod:`bench.complexity.crosscheck`)."""
+    out: list[crosscheck.Finding] = []
+    if full_lr is None:
+        return out
+    lr = "LR {}x{}".format(*rec.protocol["lr_ntire"])
+    hr_text = "HR {1}x{0}".format(*rec.protocol["hr"])
+    if fv is not None:
+        out += crosscheck.check_fvcore(fv, full_lr, lr)
+    out += crosscheck.check_torch(torch_by_op, full_lr, lr)
+    out += crosscheck.check_hook(ntire, census, full_lr, lr)
+    if hr is not None:
+        full_hr, census_hr = hr
+        th_flat = deshared.get("thop")
+        params = (th[1], rec.params) if th is not None and rec.params is not None else None
+        out += crosscheck.check_module_counter(
+            "thop", census_hr, full_hr, rec.thop_macs_hr1280x720, th_flat[0] if th_flat is not None else None,
+            shared, params, hr_text)
+        out += crosscheck.check_module_counter(
+            "ptflops", census_hr, full_hr, rec.ptflops_macs_hr1280x720, deshared.get("ptflops"), shared, None,
+            hr_text)
+    return out
 
 
 def _by_module(net: nn.Module, ntire, fv) -> dict[str, dict[str, int | None]]:  # noqa: ANN001

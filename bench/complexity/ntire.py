@@ -38,6 +38,7 @@ class NtireCounts:
 
     flops: int = 0
     conv_flops: int = 0  # the part of ``flops`` that comes from convolutions
+    linear_flops: int = 0  # the part that comes from ``nn.Linear``
     activations: int = 0
     convs: int = 0
     flops_by_module: dict[str, int] = field(default_factory=dict)
@@ -94,6 +95,8 @@ class NtireCounter:
             flops, is_conv = _flops_of(module, inputs, output)
             counts.flops += flops
             counts.flops_by_module[key] = counts.flops_by_module.get(key, 0) + flops
+            if isinstance(module, nn.Linear):
+                counts.linear_flops += flops
             if is_conv:
                 counts.conv_flops += flops
                 counts.activations += int(output.numel())
