@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .records import read_json, to_jsonable, write_json
+from .stats import runtime_headline
 
 KINDS = ("complexity", "runtime", "quality")
 REUSABLE = ("ok", "skipped")
@@ -443,8 +444,8 @@ def summary_lines(summary: BenchSummary) -> list[str]:
             parts.append(f"params {c['params']:,}")
             if c.get("fvcore_flops_lr256") is not None:
                 parts.append(f"FLOPs@256 {c['fvcore_flops_lr256'] / 1e9:.2f} G")
-        if r and r.get("status") == "ok" and r.get("median_ms") is not None:
-            parts.append(f"{r['median_ms']:.1f} ms ({r.get('device', '?')})")
+        if r and r.get("status") == "ok" and runtime_headline(r)[0] is not None:
+            parts.append(f"{runtime_headline(r)[0]:.1f} ms ({r.get('device', '?')})")
         for q in rs.of("quality"):
             if q.get("model") == model and int(q.get("scale", 0)) == scale and not q.get("variant"):
                 parts.append(f"{q.get('dataset')} {q['psnr']:.2f} dB" if q.get("status") == "ok" and

@@ -319,13 +319,16 @@ def counting_table(rs: ResultSet) -> Table:
 
 def runtime_table(rs: ResultSet) -> Table:
     """Measured runtime and peak memory per model (protocol of each runtime record)."""
+    from bench.stats import runtime_headline
+
     cols = [Column("label", "Model"), Column("scale", "Scale", "x{}"), Column("device", "Device"),
-            Column("input", "LR input"), Column("mode", "Mode"), Column("median_ms", "Median [ms]", "{:.2f}", "min"),
-            Column("mean_ms", "Mean [ms]", "{:.2f}", "min"), Column("iqr_ms", "IQR [ms]", "{:.2f}"),
+            Column("input", "LR input"), Column("mode", "Mode"), Column("time_ms", "Time [ms]", "{:.2f}", "min"),
+            Column("statistic", "Statistic"), Column("iqr_ms", "IQR [ms]", "{:.2f}"),
             Column("peak_mem_forward_mib", "Peak mem [MiB]", "{:.1f}", "min"), Column("status", "Status")]
-    t = Table("runtime", "Runtime", cols, group_by=("device",), caption=(
-        "Per-forward wall-clock time after warm-up (synchronised on GPU); the mode, warm-up and repeat counts "
-        "of each row are in its record's protocol."))
+    t = Table("runtime", "Runtime", cols, group_by=("device", "mode", "input"), caption=(
+        "Per-forward time (synchronised on GPU). Robust rows: median of the timed forwards after warm-up. "
+        "NTIRE rows: the official Ave Time (mean of the valid and test per-image means; no warm-up, first "
+        "image included). Best values are marked only among rows of the same device, mode and input."))
     for model, scale in rs.models():
         r = rs.find("runtime", model, scale)
         if r is None:
@@ -333,8 +336,8 @@ def runtime_table(rs: ResultSet) -> Table:
         size = r.get("input_size")
         t.rows.append({
             "model": model, "label": _label(model), "scale": scale, "device": r.get("device"),
-            "input": f"{size[0]}x{size[1]}" if isinstance(size, (list, tuple)) and len(size) == 2 else size,
-            "mode": r.get("mode"), "median_ms": r.get("median_ms"), "mean_ms": r.get("mean_ms"),
+            "input": f"{size[0]}x{size[1]}" if isinstance(size, (list, tuple)) and len(size) == 2 else r.get("dataset"),
+            "mode": r.get("mode"), "time_ms": runtime_headline(r)[0], "statistic": runtime_headline(r)[1],
             "iqr_ms": r.get("iqr_ms"), "peak_mem_forward_mib": r.get("peak_mem_forward_mib"),
             "status": "ok" if r.get("status") == "ok" else f"{r.get('status')}: {r.get('message', '')}",
         })
