@@ -33,3 +33,26 @@ def test_runtime_table_headline_and_best_only_among_comparable_rows(tmp_path: Pa
     ranks = {m: r["_rank"].get("time_ms") for m, r in rows.items()}
     assert ranks == {"agdn": 1, "agdn-s": 2, "rlfn-ntire22": 1, "span-ch28": 1}
     assert "after warm-up" not in t.caption.split("NTIRE rows")[1]
+
+
+def test_16bit_grey_rule_is_a_named_option_of_the_one_reader(tmp_path: Path) -> None:
+    import numpy as np
+    import pytest
+
+    from bench.data import ImageConversionWarning, read_image
+    from tests.test_data import _write_png16
+
+    # v:                0    511  25855  32896  65279  65535
+    # round(v/257):     0      2    101    128    254    255   (paper)
+    # v >> 8:           0      1    100    128    254    255   (cv2.imread 8-bit flags: libpng strip_16)
+    grey16 = np.array([[0, 511, 25855, 32896, 65279, 65535]], dtype=np.uint16)
+    _write_png16(tmp_path / "g.png", grey16)
+    with pytest.warns(ImageConversionWarning, match=r"round\(v/257\)"):
+        paper = read_image(tmp_path / "g.png")
+    with pytest.warns(ImageConversionWarning, match="OpenCV"):
+        opencv = read_image(tmp_path / "g.png", sixteen_bit="opencv")
+    assert paper[0, :, 0].tolist() == [0, 2, 101, 128, 254, 255]
+    assert opencv[0, :, 0].tolist() == [0, 1, 100, 128, 254, 255]
+    assert (opencv[..., 0] == opencv[..., 2]).all() and paper.shape == (1, 6, 3)
+    with pytest.raises(ValueError, match="sixteen_bit"):
+        read_image(tmp_path / "g.png", sixteen_bit="v/256")
