@@ -10,8 +10,9 @@ becomes a ``failed`` record carrying the message and the run goes on. Models wit
 whose weights are not present) get complexity and runtime; their quality record has status
 ``no_checkpoint`` and a message naming the fetch command, never a number.
 
-The measurement functions (bench.complexity / bench.runtime / bench.quality, see CONTRACTS.md) are
-imported lazily, and :func:`run_bench` accepts a ``measures`` mapping so tests can inject fakes.
+The measurement functions (``measure_complexity``, ``measure_runtime``, ``evaluate`` of bench.complexity,
+bench.runtime and bench.quality; their records are those modules' dataclasses) are imported lazily,
+and :func:`run_bench` accepts a ``measures`` mapping so tests can inject fakes.
 """
 
 from __future__ import annotations
@@ -186,7 +187,9 @@ def _checkpoint_problem(model: str, scale: int, weights_dir: str | None) -> str 
     if spec.checkpoint(scale) is None:
         from models import create_model
 
-        if not any(True for _ in create_model(model, scale).parameters()):
+        from .quality import is_weight_free
+
+        if is_weight_free(create_model(model, scale)):
             return None  # weight-free reference (bicubic): nothing to load
         return (f"no checkpoint: {spec.name} has no public x{scale} checkpoint (architecture only), "
                 "so no PSNR is reported")

@@ -56,3 +56,30 @@ def test_16bit_grey_rule_is_a_named_option_of_the_one_reader(tmp_path: Path) -> 
     assert (opencv[..., 0] == opencv[..., 2]).all() and paper.shape == (1, 6, 3)
     with pytest.raises(ValueError, match="sixteen_bit"):
         read_image(tmp_path / "g.png", sixteen_bit="v/256")
+
+
+def test_weight_free_model_is_decided_once_and_runs_in_the_visual_figure(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from bench.commands.models import zoo_table
+    from bench.imresize import imresize
+    from bench.quality import is_weight_free, load_model
+    from models import create_model
+    from reports.visual import run_model, visual_comparison
+
+    assert is_weight_free(create_model("bicubic", 4)) and not is_weight_free(create_model("agdn-s", 4))
+    net, msg = load_model("bicubic", 4, weights_dir=tmp_path)  # an empty weights folder: nothing to load
+    assert net is not None and msg == ""
+    rows = {r["name"]: r for r in zoo_table(str(tmp_path))}
+    assert rows["bicubic"]["weight_free"] and not rows["agdn"]["weight_free"]
+    # the zoo's bicubic model through the figure path equals the figure's MATLAB-bicubic panel exactly
+    rng = np.random.default_rng(0)
+    hr = (rng.random((48, 40, 3)) * 255).astype(np.uint8)
+    (tmp_path / "ds" / "HR").mkdir(parents=True)
+    Image.fromarray(hr).save(tmp_path / "ds" / "HR" / "img1.png")
+    lr = np.asarray(imresize(hr, 0.25))
+    assert np.array_equal(run_model("bicubic", 4, lr, weights_dir=str(tmp_path)), np.asarray(imresize(lr, 4.0)))
+    res = visual_comparison(["bicubic"], tmp_path / "ds", "img1", 4, weights_dir=str(tmp_path))
+    assert [p.title for p in res.panels] == ["HR", "Bicubic", "Bicubic"] and not res.notes
+    assert res.panels[2].psnr == res.panels[1].psnr and res.panels[2].ssim == res.panels[1].ssim
