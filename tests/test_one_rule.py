@@ -83,3 +83,52 @@ def test_weight_free_model_is_decided_once_and_runs_in_the_visual_figure(tmp_pat
     res = visual_comparison(["bicubic"], tmp_path / "ds", "img1", 4, weights_dir=str(tmp_path))
     assert [p.title for p in res.panels] == ["HR", "Bicubic", "Bicubic"] and not res.notes
     assert res.panels[2].psnr == res.panels[1].psnr and res.panels[2].ssim == res.panels[1].ssim
+
+
+def test_ntire_hook_counter_hand_counted() -> None:
+    """NTIRE 2022/23 hook counter on a tiny net, every figure counted by hand (1x3x16x16 input)."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from bench.complexity.ntire import NtireCounter
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.head = nn.Conv2d(3, 8, 3, padding=1)
+            self.act = nn.LeakyReLU(0.1)
+            self.body = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, groups=2), nn.BatchNorm2d(8), nn.PReLU())
+            self.up = nn.ConvTranspose2d(8, 3, 4, stride=2, padding=1)
+            self.tail = nn.Linear(32, 5)
+            self.w = nn.Parameter(torch.zeros(3, 3, 1, 1))
+
+        def forward(self, x):
+            y = self.body(self.body(self.act(self.head(x))))  # body called twice: counted twice
+            y = F.gelu(F.conv2d(self.up(y), self.w))  # functional conv and GELU: 0
+            return self.tail(torch.sigmoid(y))
+
+    with torch.no_grad(), NtireCounter(Net().eval()) as c:
+        Net.forward(c.model, torch.rand(1, 3, 16, 16))
+    n = c.counts
+    # head: 3x3 kernel * 3 in * 8 out * 16*16 = 55,296; LeakyReLU: 8*16*16 = 2,048
+    # body (x2): grouped conv 9 * 8 * (8/2) * 256 = 73,728; affine BN 2 * 8 * 256 = 4,096; PReLU 2,048
+    # up: transposed 4x4, 8 in, 3 out, output 32x32: 16 * 8 * 3 * 1,024 = 393,216
+    # tail: the official Linear rule batch * in.shape[1] * out.shape[1] = 1 * 3 * 3 = 9 (token axis ignored)
+    assert n.flops_by_module == {"head": 55_296, "act": 2_048, "body": 2 * (73_728 + 4_096 + 2_048), "up": 393_216,
+                                 "tail": 9}
+    assert n.flops == 55_296 + 2_048 + 159_744 + 393_216 + 9 == 610_313
+    assert n.conv_flops == 55_296 + 2 * 73_728 + 393_216 == 595_968
+    # activations: conv outputs 8*256 (head) + 2 * 8*256 (body) + 3*1,024 (up); convs: 4 calls
+    assert n.activations == 2_048 + 4_096 + 3_072 == 9_216 and n.convs == 4
+    assert n.activations_by_module == {"head": 2_048, "body": 4_096, "up": 3_072}
+    assert n.convs_by_module == {"head": 1, "body": 2, "up": 1}
+    bn_plain = nn.BatchNorm2d(8, affine=False)
+    with NtireCounter(bn_plain) as c2:
+        bn_plain(torch.rand(2, 8, 4, 4))
+    assert c2.counts.flops == 2 * 8 * 16  # not affine: one op per element; batch 2 counted
+    lin = nn.Linear(6, 4)
+    with NtireCounter(lin) as c3:
+        lin(torch.rand(6))
+    assert c3.counts.flops == 6 * 4  # 1-D input: in.shape[0] * out.shape[0]
+    assert not lin._forward_hooks and not bn_plain._forward_hooks  # hooks removed on exit
