@@ -125,10 +125,11 @@ def _refuse_16bit_colour(path: Path) -> None:
 SIXTEEN_BIT_RULES = ("paper", "opencv")
 
 
-def _to_uint8_16bit(arr: np.ndarray, rule: str = "paper") -> np.ndarray:
+def _to_uint8_16bit(arr: np.ndarray, rule: str) -> np.ndarray:
+    """Integer ``arr`` in [0, 65535] -> uint8 in [0, 255] by ``rule`` (no clipping is ever needed)."""
     if rule == "opencv":
-        return (arr.astype(np.int64) >> 8).astype(np.uint8)
-    return np.clip(np.floor(arr.astype(np.float64) / 257.0 + 0.5), 0, 255).astype(np.uint8)
+        return (arr >> 8).astype(np.uint8)
+    return np.floor(arr / 257.0 + 0.5).astype(np.uint8)
 
 
 def _drop_alpha(arr: np.ndarray, path: Path, alpha_max: int) -> np.ndarray:

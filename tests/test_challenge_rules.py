@@ -11,7 +11,7 @@ import pytest
 from bench.cli import main
 from challenge.rank import format_results_txt, load_results, rank_teams, ranking_to_json
 from challenge.rules import RULES, get_rules, score_terms
-from challenge.score import TeamMetrics, score_team
+from challenge.score import TeamMetrics, metrics_from_official, score_team
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +209,17 @@ def test_validation_check_psnr_is_rgb_border_4(tmp_path):
 
     assert rep.metrics["check_psnr_bicubic"] == pytest.approx(rgb_psnr(4), abs=1e-9)
     assert min(abs(rgb_psnr(4) - rgb_psnr(b)) for b in (3, 5)) > 1e-3
+
+
+def test_score_team_fields_and_non_finite_values():
+    m = metrics_from_official("  07_X ", {"valid_ave_psnr": 26.95, "test_ave_psnr": float("nan"),
+                                          "valid_ave_runtime": float("inf"), "num_parameters": 0.1, "flops": 5.0})
+    assert m.name == "07_X" and m.label == "  07_X "
+    assert m.test_psnr is None and m.valid_runtime_ms is None and m.convs is None and m.params_m == 0.1
+    ts = score_team(get_rules(2024), m)
+    assert not ts.is_baseline and ts.terms == {} and ts.score is None  # no runtime: no score, not an error
+    valid = next(c for c in ts.checks if c.split == "valid")
+    assert (valid.value, valid.threshold, valid.passes) == (26.95, 26.90, True)
+    test = next(c for c in ts.checks if c.split == "test")
+    assert (test.value, test.threshold, test.passes, test.passes_display) == (None, 26.99, False, False)
+    assert ts.failed_splits == ["test"] and not ts.passes_threshold

@@ -132,3 +132,78 @@ def test_ntire_hook_counter_hand_counted() -> None:
         lin(torch.rand(6))
     assert c3.counts.flops == 6 * 4  # 1-D input: in.shape[0] * out.shape[0]
     assert not lin._forward_hooks and not bn_plain._forward_hooks  # hooks removed on exit
+
+
+def test_read_image_every_pil_mode_gives_the_rgb_pil_would(tmp_path: Path) -> None:
+    """Each decoded mode ends as the 8-bit RGB that Pillow's own conversion gives (alpha only when opaque)."""
+    import warnings
+
+    import numpy as np
+    import pytest
+    from PIL import Image
+
+    from bench.data import DatasetError, ImageConversionWarning, read_image
+
+    rng = np.random.default_rng(3)
+    rgb = Image.fromarray((rng.random((6, 5, 3)) * 255).astype(np.uint8))
+    grey = rgb.convert("L")
+    cases = {
+        "1.png": rgb.convert("1"), "L.png": grey, "P.png": rgb.convert("P", palette=Image.Palette.ADAPTIVE, colors=5),
+        "CMYK.tif": rgb.convert("CMYK"), "RGB.png": rgb,
+    }
+    for name, im in cases.items():
+        im.save(tmp_path / name)
+        with Image.open(tmp_path / name) as back:
+            assert back.mode == name.split(".")[0]
+            want = np.asarray(back.convert("RGB"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no conversion worth a warning
+            got = read_image(tmp_path / name)
+        assert got.dtype == np.uint8 and got.shape == (6, 5, 3) and np.array_equal(got, want), name
+        assert got.flags["C_CONTIGUOUS"] and got.flags["WRITEABLE"]
+    # opaque alpha (RGBA, LA, palette with an unused transparent index) is dropped with a warning
+    opaque = {"RGBA.png": rgb.convert("RGBA"), "LA.png": grey.convert("LA")}
+    pal = rgb.convert("P", palette=Image.Palette.ADAPTIVE, colors=5)
+    pal.info["transparency"] = 7  # index 7 is not used by a 5-colour palette image
+    pal.save(tmp_path / "Ptrns.png", transparency=7)
+    for name, im in opaque.items():
+        im.save(tmp_path / name)
+    for name in [*opaque, "Ptrns.png"]:
+        with Image.open(tmp_path / name) as back:
+            want = np.asarray(back.convert("RGB"))
+        with pytest.warns(ImageConversionWarning, match="opaque alpha"):
+            got = read_image(tmp_path / name)
+        assert np.array_equal(got, want), name
+    # transparency used: refused, never composited silently
+    la = np.dstack([np.asarray(grey), np.full((6, 5), 255, np.uint8)])
+    la[0, 0, 1] = 254
+    Image.fromarray(la, "LA").save(tmp_path / "LAt.png")
+    pal.save(tmp_path / "Pt.png", transparency=int(np.asarray(pal)[0, 0]))
+    for name in ("LAt.png", "Pt.png"):
+        with pytest.raises(DatasetError, match="transparent pixels"):
+            read_image(tmp_path / name)
+    # 32-bit integer images have no 8-bit reading: refused
+    Image.fromarray(rng.integers(0, 2**20, (4, 4)).astype(np.int32), "I").save(tmp_path / "I32.tif")
+    with pytest.raises(DatasetError, match="unsupported image mode 'I'"):
+        read_image(tmp_path / "I32.tif")
+
+
+def test_imresize_torch_downscale_matches_numpy_matlab_on_uint8() -> None:
+    """The torch MATLAB bicubic (antialiased downscale, uint8 passes) equals the numpy one, any data_range."""
+    import numpy as np
+    import torch
+
+    from bench.imresize import imresize, imresize_torch
+
+    rng = np.random.default_rng(5)
+    img = (rng.random((13, 18, 3)) * 255).astype(np.uint8)
+    ref = np.asarray(imresize(img, 0.5)).astype(np.float64)  # MATLAB imresize(uint8, 0.5): antialiased
+    x = torch.from_numpy(img).permute(2, 0, 1)[None].float()
+    one = imresize_torch(x / 255.0, 0.5, quantize=True)  # default data_range 1.0
+    full = imresize_torch(x, 0.5, quantize=True, data_range=255.0)
+    assert one.dtype == torch.float32 and one.shape == (1, 3, 7, 9)
+    assert torch.equal((one[0] * 255.0).round().double().permute(1, 2, 0), torch.from_numpy(ref))
+    assert torch.equal(full[0].double().permute(1, 2, 0), torch.from_numpy(ref))
+    # without antialiasing the taps differ (MATLAB 'Antialiasing', false)
+    plain = imresize_torch(x, 0.5, quantize=True, data_range=255.0, antialias=False)
+    assert not torch.equal(plain, full)
