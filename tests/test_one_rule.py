@@ -127,10 +127,15 @@ def test_ntire_hook_counter_hand_counted() -> None:
     with NtireCounter(bn_plain) as c2:
         bn_plain(torch.rand(2, 8, 4, 4))
     assert c2.counts.flops == 2 * 8 * 16  # not affine: one op per element; batch 2 counted
+    assert c2.counts.flops_by_module == {"(root)": 256}  # the model itself is the hooked module
+    conv = nn.Conv2d(4, 6, 1, groups=2)
+    with NtireCounter(conv) as c4:
+        conv(torch.rand(3, 4, 5, 5))
+    assert c4.counts.flops == 1 * 4 * (6 // 2) * 3 * 25 == 900  # batch 3 multiplies
     lin = nn.Linear(6, 4)
     with NtireCounter(lin) as c3:
         lin(torch.rand(6))
-    assert c3.counts.flops == 6 * 4  # 1-D input: in.shape[0] * out.shape[0]
+    assert c3.counts.flops == 6 * 4 and c3.counts.convs == 0  # 1-D input: in.shape[0] * out.shape[0]
     assert not lin._forward_hooks and not bn_plain._forward_hooks  # hooks removed on exit
 
 
@@ -207,3 +212,63 @@ def test_imresize_torch_downscale_matches_numpy_matlab_on_uint8() -> None:
     # without antialiasing the taps differ (MATLAB 'Antialiasing', false)
     plain = imresize_torch(x, 0.5, quantize=True, data_range=255.0, antialias=False)
     assert not torch.equal(plain, full)
+
+
+def test_lr_width_mismatch_on_a_non_square_image_is_refused(tmp_path: Path) -> None:
+    import numpy as np
+    import pytest
+    from PIL import Image
+
+    from bench.data import DatasetError, resolve_dataset
+
+    (tmp_path / "HR").mkdir()
+    (tmp_path / "LR_bicubic" / "X4").mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 12, 3), np.uint8)).save(tmp_path / "HR" / "a.png")  # H 8, W 12
+    Image.fromarray(np.zeros((2, 4, 3), np.uint8)).save(tmp_path / "LR_bicubic" / "X4" / "ax4.png")  # W 4, not 3
+    with pytest.raises(DatasetError, match="ax4.png"):
+        resolve_dataset(tmp_path).pairs(4)
+    Image.fromarray(np.zeros((2, 3, 3), np.uint8)).save(tmp_path / "LR_bicubic" / "X4" / "ax4.png")
+    (pair,) = resolve_dataset(tmp_path).pairs(4)
+    assert pair.lr is not None and pair.lr.name == "ax4.png"
+
+
+def test_metrics_shapes_borders_and_window_edges() -> None:
+    """Input layouts, border edge cases and the SSIM window as the paper protocol needs them."""
+    import numpy as np
+    import pytest
+    import torch
+
+    from bench.metrics import crop_border, gaussian_kernel_1d, gaussian_window, prepare, psnr, ssim, to_chw_float64
+
+    hwc = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    assert torch.equal(to_chw_float64(hwc), torch.from_numpy(hwc).permute(2, 0, 1).double())
+    hw = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    assert to_chw_float64(hw).shape == (1, 2, 3) and to_chw_float64(torch.from_numpy(hw)).shape == (1, 2, 3)
+    chw = torch.arange(18.0).reshape(3, 2, 3)
+    assert torch.equal(to_chw_float64(chw[None]), chw.double()) and to_chw_float64(chw).dtype == torch.float64
+    with pytest.raises(ValueError, match="batch of 2"):
+        to_chw_float64(torch.zeros(2, 3, 4, 4))
+    t = torch.arange(100.0).reshape(1, 10, 10)
+    assert torch.equal(crop_border(t, 0), t) and torch.equal(crop_border(t, 1), t[:, 1:9, 1:9])
+    assert crop_border(t, 4).shape == (1, 2, 2)  # 2 * 4 < 10: something is left
+    with pytest.raises(ValueError):
+        crop_border(t, 5)
+    grey = torch.full((1, 12, 12), 7.0)
+    assert torch.equal(prepare(grey, "Y", 1), grey[:, 1:11, 1:11])  # one channel: already luma
+    with pytest.raises(ValueError, match="2-channel"):
+        prepare(torch.zeros(2, 12, 12), "Y", 0)
+    # cv2.getGaussianKernel(11, 1.5), the window of the paper/BasicSR SSIM
+    g = gaussian_kernel_1d()
+    assert g.tolist()[:6] == pytest.approx([0.00102838, 0.00759876, 0.03600077, 0.10936069, 0.21300554, 0.26601172],
+                                           abs=1e-8)
+    assert torch.allclose(gaussian_window(), torch.outer(g, g)) and gaussian_window().shape == (11, 11)
+    rng = torch.Generator().manual_seed(0)
+    a = torch.randint(0, 256, (1, 11, 11), generator=rng).double()
+    b = (a + torch.randint(-3, 4, (1, 11, 11), generator=rng)).clamp(0, 255)
+    assert 0.9 < ssim(a, b) < 1.0  # an 11x11 image has exactly one window
+    with pytest.raises(ValueError, match="at least 11x11"):
+        ssim(torch.zeros(1, 8, 20), torch.zeros(1, 8, 20))
+    # SSIM of several channels is the mean over channels; PSNR is 10 log10(255^2 / MSE)
+    two = torch.stack([a[0], a[0]]), torch.stack([b[0], a[0]])
+    assert ssim(*two) == pytest.approx((ssim(a, b) + 1.0) / 2, abs=1e-12)
+    assert psnr(torch.zeros(1, 2, 2), torch.full((1, 2, 2), 255.0)) == 0.0
