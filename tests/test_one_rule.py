@@ -202,6 +202,7 @@ def test_imresize_torch_downscale_matches_numpy_matlab_on_uint8() -> None:
 
     rng = np.random.default_rng(5)
     img = (rng.random((13, 18, 3)) * 255).astype(np.uint8)
+    assert imresize(img, 0.5).dtype == np.uint8  # uint8 in, uint8 out (MATLAB)
     ref = np.asarray(imresize(img, 0.5)).astype(np.float64)  # MATLAB imresize(uint8, 0.5): antialiased
     x = torch.from_numpy(img).permute(2, 0, 1)[None].float()
     one = imresize_torch(x / 255.0, 0.5, quantize=True)  # default data_range 1.0
