@@ -1,4 +1,5 @@
-"""nox sessions: ``tests`` (CI), ``bench`` (the main job), ``lint`` (ruff), ``gpu`` (CUDA smoke check).
+"""nox sessions: ``tests`` (CI), ``bench`` (the main job), ``lint`` (ruff), ``gpu`` (CUDA smoke check),
+``mutation`` (mutation testing of the numeric modules; not in the default sessions, not in CI's budget).
 
 One project environment, ``.nox/esr-bench``, serves ``tests``, ``bench`` and ``gpu``: it is created once
 with the interpreter that runs nox, *without* the system site-packages, so nothing installed by hand in
@@ -136,3 +137,22 @@ def clean(session: nox.Session) -> None:
     if ENV_DIR.is_dir():
         shutil.rmtree(ENV_DIR)
         session.log(f"removed {ENV_DIR}")
+
+
+@nox.session(python=False, default=False)
+def mutation(session: nox.Session) -> None:
+    """Mutation testing of the numeric modules with mutmut 3 (tens of minutes; not part of CI).
+
+    ``mutmut run`` mutates the modules named in ``[tool.mutmut]`` of pyproject.toml (metrics, imresize,
+    data reading, the NTIRE hook counter, challenge scores/rules) and runs the fast tests covering each
+    mutant; ``mutmut results`` lists the survivors. Then tests/mutation/named_mutants.py plants the
+    wrong rule data mutmut cannot generate (score weights, baselines, thresholds, borders) and fails
+    if one survives. A survivor that changes a number must be killed by a test or explained in
+    tests/mutation/EQUIVALENT.md. Extra arguments go to ``mutmut run`` (e.g. ``--max-children 2``).
+    Needs the ground-truth folder ($ESR_BENCH_SHARED).
+    """
+    py = project_env(session, "test,mutation")
+    env = {"OMP_NUM_THREADS": "1"}
+    session.run(py, "-m", "mutmut", "run", *session.posargs, env=env, external=True)
+    session.run(py, "-m", "mutmut", "results", external=True)
+    session.run(py, "tests/mutation/named_mutants.py", env=env, external=True)

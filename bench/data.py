@@ -13,8 +13,9 @@ Layouts recognised by :func:`resolve_dataset`:
 * **samples**: built in, no download: photographs bundled with scikit-image (LR by MATLAB bicubic).
 
 Images are read as 8-bit RGB: grayscale becomes three equal channels (as the NTIRE scripts do with
-OpenCV), palette images are expanded; 16-bit grayscale is converted to 8 bits (``round(v / 257)``)
-with a warning, while 16-bit colour PNGs are refused with a message (Pillow, the only decoder
+OpenCV), palette images are expanded; 16-bit grayscale is converted to 8 bits with a warning, by the
+rule ``sixteen_bit`` names (:data:`SIXTEEN_BIT_RULES`: ``round(v / 257)`` by default, or OpenCV's
+``v >> 8``), while 16-bit colour PNGs are refused with a message (Pillow, the only decoder
 available, would silently drop their low byte); an alpha channel that is fully opaque is dropped with
 a warning, and a transparent image is refused (its RGB under transparent pixels is undefined).
 Nothing is silently misread.
@@ -116,8 +117,19 @@ def _refuse_16bit_colour(path: Path) -> None:
         )
 
 
-def _to_uint8_16bit(arr: np.ndarray) -> np.ndarray:
-    return np.clip(np.floor(arr.astype(np.float64) / 257.0 + 0.5), 0, 255).astype(np.uint8)
+#: 16-bit -> 8-bit rules of :func:`read_image`. ``"paper"``: ``round(v / 257)``, the exact full-scale map
+#: (65535 -> 255, MATLAB ``im2uint8``). ``"opencv"``: ``v >> 8`` = ``floor(v / 256)``, what ``cv2.imread``
+#: returns with its 8-bit flags (IMREAD_COLOR / IMREAD_GRAYSCALE: libpng ``png_set_strip_16``). The NTIRE
+#: ``imread_uint`` reads with IMREAD_UNCHANGED, which keeps 16 bits and feeds v / 255 to the model (no
+#: 8-bit rule at all), so a 16-bit image has no faithful official reading.
+SIXTEEN_BIT_RULES = ("paper", "opencv")
+
+
+def _to_uint8_16bit(arr: np.ndarray, rule: str) -> np.ndarray:
+    """Integer ``arr`` in [0, 65535] -> uint8 in [0, 255] by ``rule`` (no clipping is ever needed)."""
+    if rule == "opencv":
+        return (arr >> 8).astype(np.uint8)
+    return np.floor(arr / 257.0 + 0.5).astype(np.uint8)
 
 
 def _drop_alpha(arr: np.ndarray, path: Path, alpha_max: int) -> np.ndarray:
@@ -134,11 +146,14 @@ def _drop_alpha(arr: np.ndarray, path: Path, alpha_max: int) -> np.ndarray:
 _BOMB = "image header declares more pixels than Pillow's safety limit (a corrupt header or a decompression bomb)"
 
 
-def read_image(path: str | Path) -> np.ndarray:
+def read_image(path: str | Path, *, sixteen_bit: str = "paper") -> np.ndarray:
     """Read ``path`` as an ``HxWx3`` uint8 RGB array (conversions as described in the module docstring).
 
-    Raises :class:`DatasetError` for unreadable or unsupported files.
+    ``sixteen_bit`` is the 16-bit grayscale rule, one of :data:`SIXTEEN_BIT_RULES`. Raises
+    :class:`DatasetError` for unreadable or unsupported files, ``ValueError`` for an unknown rule.
     """
+    if sixteen_bit not in SIXTEEN_BIT_RULES:
+        raise ValueError(f"sixteen_bit must be one of {SIXTEEN_BIT_RULES}, got {sixteen_bit!r}")
     path = Path(path)
     try:
         _refuse_16bit_colour(path)
@@ -155,9 +170,10 @@ def read_image(path: str | Path) -> np.ndarray:
                 arr = _drop_alpha(np.asarray(im.convert("RGBA" if mode != "LA" else "LA")), path, 255)
             elif mode.startswith("I;16") or (mode == "I" and (_png_header(path) or (0,))[0] == 16):
                 arr = np.asarray(im).astype(np.int64)
-                warnings.warn(f"{path}: 16-bit image converted to 8 bits (round(v/257))",
+                rule = "round(v/257)" if sixteen_bit == "paper" else "v>>8, as OpenCV"
+                warnings.warn(f"{path}: 16-bit image converted to 8 bits ({rule})",
                               ImageConversionWarning, stacklevel=2)
-                arr = _to_uint8_16bit(arr)
+                arr = _to_uint8_16bit(arr, sixteen_bit)
             else:
                 raise DatasetError(f"{path}: unsupported image mode {mode!r} (need 8-bit RGB or grayscale)")
     except DatasetError:

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         nt = measure_runtime(name, 4, device=device, input_size=size, mode="ntire", repeats=images)
         if nt.status == "ok":
             row["ntire_first"], row["ntire_mean"] = nt.times_ms[0], nt.ave_time_ms
-            row["ntire_mem"] = nt.peak_mem_total_mib
+            row["ntire_mem"] = nt.cuda_max_allocated_mib
         else:
             ok = False
             print(f"{name} ntire: {nt.status}: {nt.message}")

@@ -36,7 +36,8 @@ from torch import nn
 from .data import Dataset, ImagePair, make_lr, modcrop, read_image, resolve_dataset
 from .metrics import prepare, psnr, ssim
 
-__all__ = ["QualityRecord", "PROTOCOLS", "evaluate", "forward_tiled", "load_model", "min_hr_side", "protocol_dict"]
+__all__ = ["QualityRecord", "PROTOCOLS", "evaluate", "forward_tiled", "load_model", "min_hr_side", "protocol_dict",
+           "is_weight_free", "quantize_output"]
 
 PROTOCOLS: dict[str, dict[str, Any]] = {
     "paper": {"channel": "Y", "border": "scale", "ssim": True},
@@ -46,7 +47,7 @@ PROTOCOLS: dict[str, dict[str, Any]] = {
 
 @dataclass
 class QualityRecord:
-    """PSNR/SSIM of one model at one scale on one dataset (see CONTRACTS.md); dB, SSIM in [0, 1]."""
+    """PSNR/SSIM of one model at one scale on one dataset (fields below); dB, SSIM in [0, 1]."""
 
     model: str
     scale: int
@@ -140,8 +141,10 @@ def forward_tiled(model: nn.Module, x: torch.Tensor, scale: int, tile: int, over
     return out
 
 
-def _has_parameters(model: nn.Module) -> bool:
-    return any(p.numel() for p in model.parameters())
+def is_weight_free(model: nn.Module) -> bool:
+    """True when ``model`` has nothing to load (empty ``state_dict``: no parameters, no persistent buffers),
+    e.g. the ``bicubic`` reference: it is evaluated without a checkpoint. The one place this is decided."""
+    return not model.state_dict()
 
 
 def load_model(name: str, scale: int, weights_dir: str | Path | None = None,
@@ -155,7 +158,7 @@ def load_model(name: str, scale: int, weights_dir: str | Path | None = None,
 
     spec = get_spec(name)
     model = create_model(spec.name, scale, **variant_options)
-    if not _has_parameters(model):
+    if is_weight_free(model):
         return model, ""
     if not spec.checkpoints:
         return None, f"model {spec.name!r} has no public checkpoint (architecture only); pass a checkpoint"
@@ -171,11 +174,14 @@ def load_model(name: str, scale: int, weights_dir: str | Path | None = None,
 
 
 def _quantize(out: torch.Tensor, data_range: float) -> torch.Tensor:
-    """Model output -> 0-255 integer-valued float32 (clamp, scale, round half to even)."""
+    """Model output -> 0-255 integer-valued float32 (clamp, scale, round half to even): the uint8 image."""
     out = out.float().clamp(0, data_range)
     if data_range != 255.0:
         out = out * (255.0 / data_range)
     return torch.round(out)
+
+
+quantize_output = _quantize  # public name, for callers outside the evaluation loop (reports.visual)
 
 
 def _save_png(arr_chw: torch.Tensor, path: Path) -> None:

@@ -17,8 +17,9 @@ becomes a ``failed`` record carrying the message and the run goes on. Models wit
 whose weights are not present) get complexity and runtime; their quality record has status
 ``no_checkpoint`` and a message naming the fetch command, never a number.
 
-The measurement functions (bench.complexity / bench.runtime / bench.quality, see CONTRACTS.md) are
-imported lazily, and :func:`run_bench` accepts a ``measures`` mapping so tests can inject fakes.
+The measurement functions (``measure_complexity``, ``measure_runtime``, ``evaluate`` of bench.complexity,
+bench.runtime and bench.quality; their records are those modules' dataclasses) are imported lazily,
+and :func:`run_bench` accepts a ``measures`` mapping so tests can inject fakes.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 
 from . import identity as ident
 from .records import RecordError, read_json, read_record, to_jsonable, write_json
+from .stats import runtime_headline
 
 KINDS = ("complexity", "runtime", "quality")
 REUSABLE = ("ok", "skipped", "no_checkpoint")
@@ -202,7 +204,9 @@ def _checkpoint_problem(model: str, scale: int, weights_dir: str | None, source:
     if spec.checkpoint(scale) is None:
         from models import create_model
 
-        if not any(True for _ in create_model(model, scale).parameters()):
+        from .quality import is_weight_free
+
+        if is_weight_free(create_model(model, scale)):
             return None  # weight-free reference (bicubic): nothing to load
         return (f"no checkpoint: {spec.name} has no public x{scale} checkpoint (architecture only), "
                 "so no PSNR is reported")
@@ -536,8 +540,8 @@ def summary_lines(summary: BenchSummary) -> list[str]:
             parts.append(f"params {c['params']:,}")
             if c.get("fvcore_flops_lr256") is not None:
                 parts.append(f"FLOPs@256 {c['fvcore_flops_lr256'] / 1e9:.2f} G")
-        if r and r.get("status") == "ok" and r.get("median_ms") is not None:
-            parts.append(f"{r['median_ms']:.1f} ms ({r.get('device', '?')})")
+        if r and r.get("status") == "ok" and runtime_headline(r)[0] is not None:
+            parts.append(f"{runtime_headline(r)[0]:.1f} ms ({r.get('device', '?')})")
         for q in rs.of("quality"):
             if q.get("model") == model and int(q.get("scale", 0)) == scale and not q.get("variant"):
                 parts.append(f"{q.get('dataset')} {q['psnr']:.2f} dB" if q.get("status") == "ok" and

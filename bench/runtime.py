@@ -12,15 +12,19 @@
     warm-up; one image at a time (batch 1, whole image), the host->device copy outside the timed
     region, ``cuda.Event`` start/end around the forward then ``torch.cuda.synchronize()``; every image
     counts, the first one (which pays start-up costs) included. Per split the mean is reported;
-    ``ave_time_ms`` ("Ave Time" of the official table) is the mean of the split means (valid, test).
-    Memory: ``torch.cuda.max_memory_allocated()`` after each split, never reset, model load included.
+    ``ave_time_ms`` ("Ave Time" of the official table) is the mean of the split means (valid, test) and
+    is the record's headline figure (the top-level median/mean/... stay ``None``: a statistic pooled
+    over both splits is not an official figure). Memory: ``torch.cuda.max_memory_allocated()`` after
+    each split, never reset, model load included.
 
 Peak memory (``peak_mem_forward_mib``) is the memory allocated *by one forward* above what was
 already allocated (weights, input): on CUDA ``reset_peak_memory_stats`` + ``max_memory_allocated``
 around one synchronised forward; on CPU the c10 CPU allocator peak seen by ``torch.profiler`` with
 ``profile_memory=True`` (allocations and frees during that forward, in time order). The output
-tensor is part of the forward peak. ``peak_mem_total_mib`` is the NTIRE-style figure including the
-weights. ``memory_method`` in each record spells out which method produced the numbers.
+tensor is part of the forward peak. ``peak_mem_total_mib`` = parameter and buffer bytes + input bytes +
+that forward peak, the same sum on CPU and CUDA. The NTIRE "Mem" figure, ``torch.cuda.max_memory_allocated()``
+never reset since before the model was moved to the GPU (warm-ups and every forward included), exists
+on CUDA only and is ``cuda_max_allocated_mib``. ``memory_method`` in each record spells out the methods.
 
 Timers and the CUDA event/synchronise functions are injectable (``timer=``), so the protocol logic is
 unit-tested on CPU with a fake clock and fake events.
@@ -297,11 +301,13 @@ def module_bytes(model: nn.Module) -> int:
 
 @dataclass
 class RuntimeRecord:
-    """One runtime measurement (CONTRACTS.md). Times in milliseconds, memory in MiB (2**20 bytes).
+    """One runtime measurement (see the module docstring). Times in ms, memory in MiB (2**20 bytes).
 
     ``times_ms`` are the timed forwards only (robust: after warm-up; ntire: every image, in order,
-    splits concatenated). ``ave_time_ms`` is the NTIRE "Ave Time" (mean of per-split means; ntire
-    mode only). ``splits`` holds per-split details in ntire mode.
+    splits concatenated). Headline figure: ``median_ms`` in robust mode; ``ave_time_ms``, the NTIRE
+    "Ave Time" (mean of per-split means), in ntire mode, where the pooled statistics stay ``None`` and
+    ``splits`` holds per-split details. ``peak_mem_total_mib`` means the same on every device;
+    ``cuda_max_allocated_mib`` is CUDA's never-reset ``max_memory_allocated`` (``None`` on CPU).
     """
 
     model: str
@@ -331,6 +337,7 @@ class RuntimeRecord:
     ave_time_ms: float | None = None
     splits: dict[str, dict[str, Any]] = field(default_factory=dict)
     dataset: str | None = None
+    cuda_max_allocated_mib: float | None = None
 
     def fill_stats(self, times: Sequence[float]) -> None:
         s = summarize(times)
@@ -469,21 +476,22 @@ def _default_timer(device: torch.device, mode: str) -> Timer:
 
 
 def _memory_method(device: torch.device, mode: str) -> str:
+    total = "total: parameter+buffer bytes + input bytes + forward peak"
     if device.type == "cuda":
-        total = (
-            "total: torch.cuda.max_memory_allocated() never reset after the model was moved to the GPU "
-            "(weights, inputs, every forward), minus memory allocated before that (0 in a fresh process)"
+        nt = (
+            "cuda_max_allocated: torch.cuda.max_memory_allocated() never reset after the model was moved to "
+            "the GPU (weights, inputs, every forward), minus memory allocated before that (0 in a fresh process)"
         )
         if mode == "ntire":
-            total += "; per split as the official script reports it"
+            nt += "; after the first split, as the official script reports it"
         return (
             "forward: torch.cuda.reset_peak_memory_stats() then max_memory_allocated() - memory_allocated() "
-            f"around one synchronised forward (caching-allocator bytes, output included); {total}"
+            f"around one synchronised forward (caching-allocator bytes, output included); {total}; {nt}"
         )
     return (
         "forward: torch.profiler profile_memory=True, peak of the c10 CPU allocator bytes allocated during "
         "one forward (output included; weights and input excluded; allocations outside the c10 allocator "
-        "not seen); total: parameter+buffer bytes + input bytes + forward peak"
+        f"not seen); {total}"
     )
 
 
@@ -718,7 +726,7 @@ def _measure(
             times = time_repeated(forward, x, timer, warmup=warmup, repeats=repeats)
             rec.fill_stats(times)
             if cuda:
-                rec.peak_mem_total_mib = (torch.cuda.max_memory_allocated(dev) - mem_before) / MIB
+                rec.cuda_max_allocated_mib = (torch.cuda.max_memory_allocated(dev) - mem_before) / MIB
         else:
             if datasets is None:
                 g = random.Random(seed)
@@ -730,25 +738,23 @@ def _measure(
             for split, images in splits.items():
                 imgs = (img.float() / scale_in for img in images)
                 t = time_per_image(forward, imgs, timer, to_dev)
-                info: dict[str, Any] = {"n": len(t), "mean_ms": math.fsum(t) / len(t), "first_ms": t[0], "times_ms": t}
+                info: dict[str, Any] = {"n": len(t), "mean_ms": math.fsum(t) / len(t), "median_ms": summarize(t).median,
+                                        "first_ms": t[0], "times_ms": t}
                 if cuda:
                     info["max_memory_allocated_mib"] = (torch.cuda.max_memory_allocated(dev) - mem_before) / MIB
                 rec.splits[split] = info
                 all_times.extend(t)
-            rec.fill_stats(all_times)
+            rec.times_ms = all_times  # no pooled statistics: the headline is ave_time_ms
             rec.repeats = len(all_times)
             rec.ave_time_ms = math.fsum(s["mean_ms"] for s in rec.splits.values()) / len(rec.splits)
             if cuda:
                 first = next(iter(rec.splits.values()))
-                rec.peak_mem_total_mib = first["max_memory_allocated_mib"]  # the table reports the valid figure
+                rec.cuda_max_allocated_mib = first["max_memory_allocated_mib"]  # the table reports the valid figure
             x = to_dev(next(iter(splits.values()))[0].float() / scale_in)
         if memory:
-            if cuda:
-                rec.peak_mem_forward_mib = cuda_forward_peak_bytes(forward, x, dev) / MIB
-            else:
-                fwd = cpu_forward_peak_bytes(forward, x)
-                rec.peak_mem_forward_mib = fwd / MIB
-                rec.peak_mem_total_mib = (module_bytes(net) + _tensor_bytes([x]) + fwd) / MIB
+            fwd = cuda_forward_peak_bytes(forward, x, dev) if cuda else cpu_forward_peak_bytes(forward, x)
+            rec.peak_mem_forward_mib = fwd / MIB
+            rec.peak_mem_total_mib = (module_bytes(net) + _tensor_bytes([x]) + fwd) / MIB
     return rec
 
 
@@ -830,9 +836,12 @@ def compare_runtime(
     Each model gets ``warmup`` forwards first (all models, before any timing); then ``rounds`` rounds
     in which each model is timed once (``order``). ``reference`` (default: the baseline of ``year``,
     if given) is added to the list when missing; ratios are median / reference median (``None`` if
-    the reference could not be built, with the reason in ``message``).
+    the reference could not be built, with the reason in ``message``). ``threads=None`` means
+    :data:`DEFAULT_CPU_THREADS` (1) on CPU, as in :func:`measure_runtime`.
     """
     dev = _resolve_device(device)
+    if threads is None and dev.type == "cpu":
+        threads = DEFAULT_CPU_THREADS
     torch_dtype = DTYPES[dtype]
     messages: list[str] = []
     ref_name = reference or (reference_model(year) if year is not None else None)

@@ -11,10 +11,11 @@ Conventions (so every number can be reproduced by hand):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["TimingStats", "percentile", "summarize"]
+__all__ = ["TimingStats", "percentile", "summarize", "runtime_headline"]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -67,3 +68,17 @@ def summarize(values: Sequence[float]) -> TimingStats:
         iqr=percentile(xs, 75.0) - percentile(xs, 25.0),
         cv=(std / mean) if mean != 0 else None,
     )
+
+
+def runtime_headline(rec: Mapping[str, Any]) -> tuple[float | None, str]:
+    """The figure a table or a summary shows for a runtime record (a JSON dict), and its name.
+
+    Robust mode: ``median_ms`` ("median", after the record's warm-up). NTIRE mode: ``ave_time_ms``
+    ("NTIRE Ave Time": mean of the per-split means, no warm-up, first image included), the figure of
+    the official ``results.txt``; never a statistic pooled over both splits. ``(None, "")`` if missing.
+    """
+    if rec.get("mode") == "ntire":
+        v = rec.get("ave_time_ms")
+        return (float(v), "NTIRE Ave Time") if v is not None else (None, "")
+    v = rec.get("median_ms")
+    return (float(v), "median") if v is not None else (None, "")

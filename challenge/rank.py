@@ -18,13 +18,15 @@ from typing import Any
 from .rules import YearRules
 from .score import TeamMetrics, TeamScore, metrics_from_official, score_team
 
-__all__ = ["Ranking", "load_results", "rank_teams", "format_results_txt", "format_ranking", "ranking_to_json"]
+__all__ = ["Ranking", "load_results", "rank_teams", "format_results_txt", "format_ranking", "ranking_to_json",
+           "competition_ranks", "BASELINE_RE"]
 
-_BASELINE_RE = re.compile(r"^0+_")
+#: Team names of the baseline row in the official results (``00_SPAN``, ``000_RLFN``): scored, never ranked.
+BASELINE_RE = re.compile(r"^0+_")
 _OFFICIAL_KEYS = {"valid_ave_psnr", "num_parameters", "flops"}
 
 
-def _competition_ranks(values: Sequence[float]) -> list[int]:
+def competition_ranks(values: Sequence[float]) -> list[int]:
     """1-based ranks, ascending values, ties share the smallest rank ("min" method)."""
     return [1 + sum(1 for w in values if w < v) for v in values]
 
@@ -51,7 +53,7 @@ def _team_value(ts: TeamScore, metric: str) -> float | None:
 
 def rank_teams(rules: YearRules, metrics: Iterable[TeamMetrics]) -> Ranking:
     """Score every team and rank the eligible ones on each of the year's tracks."""
-    teams = [score_team(rules, m, is_baseline=bool(_BASELINE_RE.match(m.name))) for m in metrics]
+    teams = [score_team(rules, m, is_baseline=bool(BASELINE_RE.match(m.name))) for m in metrics]
     eligible = [t for t in teams if t.passes_threshold and not t.is_baseline]
     tracks: dict[str, list[tuple[int, str, float]]] = {}
     for track, parts in rules.ranking.items():
@@ -61,9 +63,9 @@ def rank_teams(rules: YearRules, metrics: Iterable[TeamMetrics]) -> Ranking:
         else:
             values = [0.0] * len(pool)
             for p in parts:
-                for i, r in enumerate(_competition_ranks([float(_team_value(t, p)) for t in pool])):  # type: ignore[arg-type]
+                for i, r in enumerate(competition_ranks([float(_team_value(t, p)) for t in pool])):  # type: ignore[arg-type]
                     values[i] += r
-        ranks = _competition_ranks(values)
+        ranks = competition_ranks(values)
         tracks[track] = sorted(((r, t.name, v) for r, t, v in zip(ranks, pool, values)), key=lambda x: (x[0], x[1]))
     return Ranking(rules=rules, teams=teams, tracks=tracks)
 

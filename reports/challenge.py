@@ -2,30 +2,22 @@
 
 Input: the challenge records of a results directory (``<out>/challenge/<team>.json``) or an official
 ``results.json`` dropped there. Field names are read with aliases so both the challenge runner's
-records and the official format work. Scores: a record's own ``score`` is used when present; otherwise,
-for 2024-2026 the year's formula ``Score = a*exp(2*T/T0) + b*exp(2*F/F0) + c*exp(2*P/P0)`` (T = mean of
-the valid and test per-image mean runtimes in ms, F = fvcore FLOPs in G, P = params in M, baseline
-T0/F0/P0 of the year) on the raw values. PSNR thresholds are checked on the raw (unrounded) PSNR.
-Ranks: main track by score (lower is better; by average runtime when no score), sub-tracks by runtime,
-FLOPs and params, each among the rows that pass the threshold.
+records and the official format work. For a year with rules on record (2022-2026), the score, the PSNR
+thresholds (raw, unrounded PSNR) and every track's rank come from :mod:`challenge.rules` /
+:mod:`challenge.rank`, the one place those rules are stored. Without a known year, a record's own
+``score`` and ``passes`` are shown and the rows are ranked by score (or by average runtime), then by
+runtime, FLOPs and params, each among the passing rows.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from typing import Any
 
+from challenge.rank import BASELINE_RE, competition_ranks, rank_teams
+from challenge.rules import get_rules, score_terms
+from challenge.score import TeamMetrics
+
 from .tables import Column, Table
-
-_BASELINE_RE = re.compile(r"^0+_")
-
-# year -> (weights (runtime, flops, params), baseline (runtime_ms, flops_g, params_m), thresholds (valid, test))
-SCORE_RULES: dict[int, tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float]]] = {
-    2024: ((0.7, 0.15, 0.15), (13.54, 19.67, 0.317), (26.90, 26.99)),
-    2025: ((0.7, 0.15, 0.15), (16.69, 16.70, 0.276), (26.90, 26.99)),
-    2026: ((0.8, 0.1, 0.1), (7.74, 9.83, 0.151), (26.90, 26.99)),
-}
 
 _ALIASES = {
     "team": ("team", "name", "model"),
@@ -58,9 +50,12 @@ def _get(rec: dict[str, Any], key: str) -> Any:
 
 
 def score(year: int, runtime_ms: float, flops_g: float, params_m: float) -> float:
-    """The NTIRE ``year`` score (2024-2026 formula) of raw runtime/FLOPs/params; lower is better."""
-    (a, b, c), (t0, f0, p0), _ = SCORE_RULES[year]
-    return a * math.exp(2 * runtime_ms / t0) + b * math.exp(2 * flops_g / f0) + c * math.exp(2 * params_m / p0)
+    """The NTIRE ``year`` score (2024-2026) of raw runtime (ms), FLOPs (G), params (M); lower is better.
+
+    The rule itself is :func:`challenge.rules.score_terms`; raises ``ValueError`` for a rank-sum or
+    unknown year.
+    """
+    return score_terms(get_rules(year), runtime_ms, flops_g, params_m)["score"]
 
 
 def challenge_rows(records: list[dict[str, Any]], year: int | None = None) -> list[dict[str, Any]]:
@@ -80,23 +75,12 @@ def challenge_rows(records: list[dict[str, Any]], year: int | None = None) -> li
         row["year"] = y
         row["status"] = rec.get("status", "ok")
         row["message"] = rec.get("message", "")
-        rule = SCORE_RULES.get(y) if y else None
-        if rule:
-            tv, tt = rule[2]
-            row["passes"] = not ((row["val_psnr"] is not None and row["val_psnr"] < tv)
-                                 or (row["test_psnr"] is not None and row["test_psnr"] < tt))
-            # flagged: fails on the raw value although it displays as passing after 2-decimal rounding
-            row["rounding_flag"] = (not row["passes"]) and all(
-                v is None or round(v, 2) >= th for v, th in ((row["val_psnr"], tv), (row["test_psnr"], tt)))
-            if row["score"] is None and None not in (row["ave_time"], row["flops_g"], row["params_m"]):
-                row["score"] = score(y, row["ave_time"], row["flops_g"], row["params_m"])
-        else:
-            row["passes"], row["rounding_flag"] = rec.get("passes", True), False
+        row["passes"], row["rounding_flag"] = rec.get("passes", True), False
         if row["status"] != "ok":
             row["passes"] = False
         rows.append(row)
     for r in rows:
-        r["baseline"] = bool(_BASELINE_RE.match(r["team"]))
+        r["baseline"] = bool(BASELINE_RE.match(r["team"]))
     if not _official_ranking(rows, rows[0]["year"] if rows and rows[0]["year"] else year):
         _rank(rows, "rank_main", "score" if any(r["score"] is not None for r in rows) else "ave_time")
         for key, col in (("rank_runtime", "ave_time"), ("rank_flops", "flops_g"), ("rank_params", "params_m")):
@@ -110,27 +94,21 @@ def _rank(rows: list[dict[str, Any]], key: str, col: str) -> None:
     pool = [r for r in rows if r["passes"] and not r["baseline"] and r.get(col) is not None]
     for r in rows:
         r[key] = None
-    for r in pool:
-        r[key] = 1 + sum(1 for o in pool if o[col] < r[col])
+    for r, rank in zip(pool, competition_ranks([r[col] for r in pool])):
+        r[key] = rank
 
 
 def _official_ranking(rows: list[dict[str, Any]], year: int | None) -> bool:
-    """Score, thresholds and every track's rank by the challenge package's rules, when it is installed.
+    """Score, thresholds and every track's rank by the year's rules (:mod:`challenge.rules`).
 
     Fills ``score``, ``passes``, ``rounding_flag``, ``rank_main`` and ``tracks`` ({track: rank}); returns
-    False (the built-in fallback is used) when the package or the year's rules are unavailable.
+    False (rows keep their own score/passes and get plain ranks) when no rules are on record for ``year``.
     """
     if not year:
         return False
     try:
-        from challenge.rank import rank_teams
-        from challenge.rules import get_rules
-        from challenge.score import TeamMetrics
-    except ImportError:
-        return False
-    try:
         rules = get_rules(year)
-    except (KeyError, ValueError):
+    except ValueError:
         return False
     metrics = [TeamMetrics(name=r["team"], valid_psnr=r["val_psnr"], test_psnr=r["test_psnr"],
                            valid_runtime_ms=r["val_time"] if r["val_time"] is not None else r["ave_time"],

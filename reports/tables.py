@@ -422,14 +422,15 @@ def complete_distance_table(rs: ResultSet, model: str = "agdn", scale: int = 4) 
 def runtime_table(rs: ResultSet) -> Table:
     """Measured runtime and peak memory per model (protocol of each runtime record)."""
     cols = [Column("label", "Model"), Column("scale", "Scale", "x{}"), Column("device_name", "Device"),
-            Column("input", "LR input"), Column("mode", "Mode"), Column("median_ms", "Median [ms]", "{:.2f}", "min"),
-            Column("mean_ms", "Mean [ms]", "{:.2f}", "min"), Column("iqr_ms", "IQR [ms]", "{:.2f}"),
+            Column("input", "LR input"), Column("mode", "Mode"), Column("time_ms", "Time [ms]", "{:.2f}", "min"),
+            Column("statistic", "Statistic"), Column("iqr_ms", "IQR [ms]", "{:.2f}"),
             Column("peak_mem_forward_mib", "Peak mem [MiB]", "{:.1f}", "min"), Column("status", "Status")]
-    # timings are only compared within one device type (by name: two GPU models never share a group),
-    # one input size and one timing mode
-    t = Table("runtime", "Runtime", cols, group_by=("device_name", "input", "mode"), caption=(
-        "Per-forward wall-clock time after warm-up (synchronised on GPU); the mode, warm-up and repeat counts "
-        "of each row are in its record's protocol."))
+    # timings are only compared within one device (by name: two GPU models never share a group), one timing
+    # mode and one input size
+    t = Table("runtime", "Runtime", cols, group_by=("device_name", "mode", "input"), caption=(
+        "Per-forward time (synchronised on GPU). Robust rows: median of the timed forwards after warm-up. "
+        "NTIRE rows: the official Ave Time (mean of the valid and test per-image means; no warm-up, first "
+        "image included). Best values are marked only among rows of the same device, mode and input."))
     for model, scale in rs.models():
         for r in rs.of("runtime"):  # one row per identity (device, input size, ...): superseded ones are gone
             if r.get("model") != model or r.get("scale") != scale or r.get("variant"):
@@ -440,13 +441,16 @@ def runtime_table(rs: ResultSet) -> Table:
 
 
 def _runtime_row(t: Table, r: dict[str, Any], model: str, scale: int) -> None:
+    from bench.stats import runtime_headline
+
     size = r.get("input_size")
+    time_ms, statistic = runtime_headline(r)
     t.rows.append({
-        "model": model, "label": _record_label(r), "scale": scale, "device": r.get("device"),
-        "input": f"{size[0]}x{size[1]}" if isinstance(size, (list, tuple)) and len(size) == 2 else size,
-        "mode": r.get("mode"), "median_ms": r.get("median_ms"), "mean_ms": r.get("mean_ms"),
-        "iqr_ms": r.get("iqr_ms"), "peak_mem_forward_mib": r.get("peak_mem_forward_mib"),
+        "model": model, "label": _record_label(r), "scale": scale,
         "device_name": r.get("device_name") or r.get("device"),
+        "input": f"{size[0]}x{size[1]}" if isinstance(size, (list, tuple)) and len(size) == 2 else r.get("dataset"),
+        "mode": r.get("mode"), "time_ms": time_ms, "statistic": statistic,
+        "iqr_ms": r.get("iqr_ms"), "peak_mem_forward_mib": r.get("peak_mem_forward_mib"),
         "status": str(r.get("status")), "_titles": {"status": brief_message(str(r.get("message") or ""))},
     })
 

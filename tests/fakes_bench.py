@@ -1,4 +1,4 @@
-"""Fast stand-ins for the measurement functions (CONTRACTS.md signatures) and a hand-built results dir.
+"""Fast stand-ins for the measurement functions (same signatures as the real ones) and a hand-built results dir.
 
 Used by tests/test_bench_job.py and tests/test_reports.py (also from a subprocess in the kill test).
 The fake complexity counts the real parameters of the real module (exact, cheap); the other fakes

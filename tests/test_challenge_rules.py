@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 
 from bench.cli import main
 from challenge.rank import format_results_txt, load_results, rank_teams, ranking_to_json
 from challenge.rules import RULES, get_rules, score_terms
-from challenge.score import TeamMetrics, score_team
+from challenge.score import TeamMetrics, metrics_from_official, score_team
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,59 @@ def test_baseline_scores_exp2_on_every_term(year):
     for k in ("exp_runtime", "exp_flops", "exp_params", "score"):
         assert t[k] == pytest.approx(7.3891, abs=1e-4)
     assert t["score"] == pytest.approx(math.exp(2), rel=1e-12)
+
+
+_SCORE_FORMULA = re.compile(
+    r"Score = ([\d.]+)\*exp\(2\*Runtime/([\d.]+)\) \+ ([\d.]+)\*exp\(2\*FLOPs/([\d.]+)\) "
+    r"\+ ([\d.]+)\*exp\(2\*Params/([\d.]+)\)")
+
+
+def test_score_weights_and_baselines_match_reference_formula(shared):
+    import yaml
+
+    ref = yaml.safe_load((shared / "reference" / "ntire_esr_rules.yaml").read_text())["years"]
+    for year in (2024, 2025, 2026):
+        wt, t0, wf, f0, wp, p0 = map(float, _SCORE_FORMULA.search(ref[year]["score"]).groups())
+        r = get_rules(year)
+        assert (r.weights.runtime, r.weights.flops, r.weights.params) == (wt, wf, wp), year
+        assert (r.baseline.runtime_ms, r.baseline.flops_g, r.baseline.params_m) == (t0, f0, p0), year
+    assert not get_rules(2022).has_score and not get_rules(2023).has_score
+
+
+# Off the baseline point: T = T0/2, F = 1.5*F0, P = 0 give the three different terms e^1, e^3 and e^0,
+# so a changed or permuted weight (or a wrong baseline) changes the score. By hand:
+# 0.7*2.7182818 + 0.15*20.0855369 + 0.15*1 = 1.9027973 + 3.0128305 + 0.15 = 5.0656278 (2024, 2025)
+# 0.8*2.7182818 + 0.10*20.0855369 + 0.10*1 = 2.1746255 + 2.0085537 + 0.10 = 4.2831792 (2026)
+@pytest.mark.parametrize("year,expected", [(2024, 5.0656278), (2025, 5.0656278), (2026, 4.2831792)])
+def test_score_off_baseline_hand_computed(year, expected):
+    r = get_rules(year)
+    t = score_terms(r, r.baseline.runtime_ms / 2, 1.5 * r.baseline.flops_g, 0.0)
+    assert t["exp_runtime"] == pytest.approx(2.7182818, abs=1e-7)
+    assert t["exp_flops"] == pytest.approx(20.0855369, abs=1e-7)
+    assert t["exp_params"] == 1.0
+    assert t["score"] == pytest.approx(expected, abs=1e-7)
+    # only the params term off the baseline: exp(2*2P0/P0) = e^4 = 54.59815; 2024/2025: 0.85*e^2 + 0.15*e^4
+    t = score_terms(r, r.baseline.runtime_ms, r.baseline.flops_g, 2 * r.baseline.params_m)
+    assert t["score"] == pytest.approx({2026: 0.9 * 7.3890561 + 0.1 * 54.5981500}.get(year, 0.85 * 7.3890561
+                                                                                      + 0.15 * 54.5981500), abs=1e-6)
+
+
+def test_2024_published_team_scores_off_baseline():
+    """AGDN paper table 6 (NTIRE 2024) rows scored by hand with the 2024 formula (RTX 3090 figures).
+
+    MViC_SR: T 11.882 ms, F 8.16 G, P 0.138 M -> exp(2*11.882/13.54) = 5.784003, exp(2*8.16/19.67) =
+    2.292608, exp(2*0.138/0.317) = 2.388493 -> 0.7*5.784003 + 0.15*2.292608 + 0.15*2.388493 = 4.750967.
+    """
+    from reports.challenge import challenge_rows, score
+
+    t = score_terms(get_rules(2024), 11.882, 8.16, 0.138)
+    assert (t["exp_runtime"], t["exp_flops"], t["exp_params"]) == pytest.approx((5.784003, 2.292608, 2.388493),
+                                                                                abs=1e-6)
+    assert t["score"] == pytest.approx(4.750967, abs=1e-6)
+    assert score(2024, 11.882, 8.16, 0.138) == t["score"]  # the report uses the same rule, not a copy
+    rows = challenge_rows([{"team": "MViC_SR", "val_psnr": 26.90, "test_psnr": 27.00, "ave_runtime_ms": 11.882,
+                            "params_m": 0.138, "flops_g": 8.16}], year=2024)
+    assert rows[0]["score"] == pytest.approx(4.750967, abs=1e-6) and rows[0]["passes"]
 
 
 def test_2026_official_scores(ntire2026):
@@ -130,3 +184,42 @@ def test_cli_rank(shared, tmp_path, capsys):
     assert main(["challenge", "rank", str(tmp_path / "nothing.json"), "--year", "2026"]) == 2
     assert main(["challenge", "rank", str(txt), "--year", "2026"]) == 2  # not JSON: clean error
     assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_validation_check_psnr_is_rgb_border_4(tmp_path):
+    """The worker's check-image PSNR follows the NTIRE rule (RGB, 4-pixel border, uint8 rounding).
+
+    Recomputed here with :mod:`bench.metrics` from the same check image; border 3 or 5 would differ
+    by more than 1e-3 dB on this image, so a changed border in the worker is caught.
+    """
+    import torch.nn.functional as F
+
+    from bench.metrics import prepare, psnr
+    from challenge.validate import validate_submission
+    from challenge.worker import check_image
+
+    from .challenge_fixtures import make_single
+
+    (rep,) = validate_submission(make_single(tmp_path), timeout_s=60, memory_mb=4096)
+    hr, lr = check_image()
+    bic = (F.interpolate(lr / 255.0, scale_factor=4, mode="bicubic", align_corners=False).clamp(0, 1) * 255).round()
+
+    def rgb_psnr(border):
+        return psnr(prepare(bic[0], "RGB", border), prepare(hr[0], "RGB", border))
+
+    assert rep.metrics["check_psnr_bicubic"] == pytest.approx(rgb_psnr(4), abs=1e-9)
+    assert min(abs(rgb_psnr(4) - rgb_psnr(b)) for b in (3, 5)) > 1e-3
+
+
+def test_score_team_fields_and_non_finite_values():
+    m = metrics_from_official("  07_X ", {"valid_ave_psnr": 26.95, "test_ave_psnr": float("nan"),
+                                          "valid_ave_runtime": float("inf"), "num_parameters": 0.1, "flops": 5.0})
+    assert m.name == "07_X" and m.label == "  07_X "
+    assert m.test_psnr is None and m.valid_runtime_ms is None and m.convs is None and m.params_m == 0.1
+    ts = score_team(get_rules(2024), m)
+    assert not ts.is_baseline and ts.terms == {} and ts.score is None  # no runtime: no score, not an error
+    valid = next(c for c in ts.checks if c.split == "valid")
+    assert (valid.value, valid.threshold, valid.passes) == (26.95, 26.90, True)
+    test = next(c for c in ts.checks if c.split == "test")
+    assert (test.value, test.threshold, test.passes, test.passes_display) == (None, 26.99, False, False)
+    assert ts.failed_splits == ["test"] and not ts.passes_threshold

@@ -270,6 +270,41 @@ def test_ntire_mode_first_image_included_and_ave_time():
     assert max(m for *_, m in seen_grad) > 1.0
 
 
+def test_ntire_headline_is_ave_time_not_a_pooled_median():
+    # valid 100, 1, 1 (mean 34), test 2, 2 (mean 2): Ave Time 18; a median over all 5 images would be 2
+    timer = FakeTimer([100.0, 1.0, 1.0, 2.0, 2.0])
+    imgs = [torch.zeros(1, 3, 8, 8, dtype=torch.uint8)] * 5
+    rec = rt.measure_runtime(Tiny(), 2, mode="ntire", datasets={"valid": imgs[:3], "test": imgs[3:]}, timer=timer,
+                             memory=False)
+    assert rec.ave_time_ms == 18.0 and rec.median_ms is None and rec.mean_ms is None
+    assert rec.splits["valid"]["median_ms"] == 1.0 and rec.splits["test"]["mean_ms"] == 2.0
+    assert summarize_headline(rec) == (18.0, "NTIRE Ave Time")
+    robust = rt.measure_runtime(Tiny(), 2, input_size=(8, 8), warmup=0, repeats=3, timer=FakeTimer([3.0, 1.0, 2.0]),
+                                memory=False)
+    assert summarize_headline(robust) == (2.0, "median")
+
+
+def summarize_headline(rec):
+    from bench.records import to_jsonable
+    from bench.stats import runtime_headline
+
+    return runtime_headline(to_jsonable(rec))
+
+
+def test_compare_runtime_defaults_to_one_cpu_thread_like_measure_runtime():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        rec = rt.compare_runtime([Tiny()], 2, input_size=(8, 8), warmup=0, rounds=1)
+        single = rt.measure_runtime(Tiny(), 2, input_size=(8, 8), warmup=0, repeats=1, memory=False)
+        assert rec.protocol["threads"] == single.protocol["threads"] == rt.DEFAULT_CPU_THREADS == 1
+        assert torch.get_num_threads() == 2
+        two = rt.compare_runtime([Tiny()], 2, input_size=(8, 8), warmup=0, rounds=1, threads=2)
+        assert two.protocol["threads"] == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_ntire_mode_refuses_warmup_and_synthesises_images():
     with pytest.raises(ValueError, match="no warm-up"):
         rt.measure_runtime(Tiny(), 2, mode="ntire", warmup=5, input_size=(8, 8))
@@ -382,6 +417,7 @@ def test_conv3x3_forward_peak_is_output_size():
     assert rec.peak_mem_forward_mib == pytest.approx(16.0, rel=0.2)
     weights_and_input = (64 * 64 * 9 + 64) * 4 / MIB + 16.0
     assert rec.peak_mem_total_mib == pytest.approx(weights_and_input + rec.peak_mem_forward_mib)
+    assert rec.cuda_max_allocated_mib is None  # the NTIRE never-reset figure exists on CUDA only
     assert "torch.profiler" in rec.memory_method
     nchw = rt.measure_runtime(conv, 1, input_size=(256, 256), in_channels=64, warmup=0, repeats=1, threads=1)
     assert 16.0 <= nchw.peak_mem_forward_mib <= 48.5

@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 
+from bench.quality import is_weight_free
 from models import create_model, get_spec, list_models
 from models.plugins import PLUGIN_ERRORS, origin
 from models.weights import default_weights_dir
@@ -22,9 +23,11 @@ def zoo_table(weights_dir: str | None = None) -> list[dict]:
     for name in list_models():
         spec = get_spec(name)
         params = {}
+        weight_free = False
         for s in spec.scales:
             model = create_model(name, s)
             params[s] = sum(p.numel() for p in model.parameters())
+            weight_free = is_weight_free(model)
         weights = {
             s: (Path(directory) / c.file).is_file() for s, c in sorted(spec.checkpoints.items())
         }
@@ -37,6 +40,7 @@ def zoo_table(weights_dir: str | None = None) -> list[dict]:
                 "params": params,
                 "data_range": spec.data_range,
                 "has_checkpoint": spec.has_checkpoint,
+                "weight_free": weight_free,
                 "weights_present": weights,
                 "paper": spec.paper,
                 "notes": spec.notes,
@@ -57,7 +61,9 @@ def _run(args: argparse.Namespace) -> int:
     for r in rows:
         params = "/".join(f"{v:,}" for v in r["params"].values())
         scales = ",".join(f"x{s}" for s in r["scales"])
-        if not r["has_checkpoint"]:
+        if r["weight_free"]:
+            weights = "none needed (weight-free)"
+        elif not r["has_checkpoint"]:
             weights = "no public checkpoint"
         else:
             weights = " ".join(f"x{s}:{'yes' if ok else 'missing'}" for s, ok in r["weights_present"].items())

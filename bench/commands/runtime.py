@@ -95,16 +95,20 @@ def _print_record(rec: Any) -> None:
         f"mode {d['mode']}, {d['dtype']}, LR {size}, threads {d['protocol'].get('threads')}, "
         f"warm-up {d['warmup']}, timed {d['repeats']}"
     )
-    print(
-        f"  median {_fmt(d['median_ms'])} ms  mean {_fmt(d['mean_ms'])}  std {_fmt(d['std_ms'])}  "
-        f"min {_fmt(d['min_ms'])}  p90 {_fmt(d['p90_ms'])}  IQR {_fmt(d['iqr_ms'])}  CV {_fmt(d['cv'], 3)}"
-    )
+    if d["mode"] != "ntire":  # ntire mode: per-split means and Ave Time only (no pooled statistic)
+        print(
+            f"  median {_fmt(d['median_ms'])} ms  mean {_fmt(d['mean_ms'])}  std {_fmt(d['std_ms'])}  "
+            f"min {_fmt(d['min_ms'])}  p90 {_fmt(d['p90_ms'])}  IQR {_fmt(d['iqr_ms'])}  CV {_fmt(d['cv'], 3)}"
+        )
     for split, info in d.get("splits", {}).items():
         print(f"  split {split}: {info['n']} images, mean {info['mean_ms']:.2f} ms, first {info['first_ms']:.2f} ms")
     if d.get("ave_time_ms") is not None:
         print(f"  NTIRE Ave Time {d['ave_time_ms']:.2f} ms (mean of split means)")
     print(
         f"  peak memory: forward {_fmt(d['peak_mem_forward_mib'])} MiB, total {_fmt(d['peak_mem_total_mib'])} MiB"
+        " (weights + input + forward)"
+        + (f", CUDA max allocated {_fmt(d['cuda_max_allocated_mib'])} MiB" if d.get("cuda_max_allocated_mib")
+           is not None else "")
     )
 
 
@@ -220,7 +224,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--channels-last", action="store_true", help="model and input in channels-last layout")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (compile time is in warm-up)")
     p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: 1 on CPU in robust mode, for reproducible timings)")
+                   help="torch CPU threads (default: 1 on CPU in robust mode and --compare, for reproducible timings)")
     p.add_argument("--cudnn-benchmark", action="store_true", help="enable cudnn.benchmark (off, like NTIRE)")
     p.add_argument(
         "--fresh-process", action="store_true",
