@@ -29,10 +29,23 @@ __all__ = ["ValidationReport", "static_checks", "scan_pickle_globals", "validate
 
 #: Third-party packages a submission may import without being flagged (the official environment).
 ALLOWED_PACKAGES = frozenset({"torch", "torchvision", "numpy", "einops", "timm", "scipy", "cv2", "PIL", "fvcore",
-                              "thop", "skimage", "tqdm", "yaml", "utils", "models"})
+                              "thop", "skimage", "tqdm", "yaml", "utils", "models", "matplotlib"})
 #: Packages known from past submissions that organisers must install separately (often CUDA builds).
 EXTRA_PACKAGES = frozenset({"mamba_ssm", "mmcv", "basicsr", "causal_conv1d", "selective_scan", "natten", "triton",
                             "dcn_v2", "flash_attn", "xformers", "kornia", "mmengine", "apex"})
+#: Packages that need a build matching the local CUDA toolkit and torch (no CPU-only pip wheel).
+CUDA_BUILD_PACKAGES = frozenset({"mamba_ssm", "mmcv", "basicsr", "causal_conv1d", "selective_scan", "natten",
+                                 "dcn_v2", "flash_attn", "xformers", "apex"})
+
+
+def dependency_hint(top: str) -> str:
+    """What to do about a missing package ``top`` (a CUDA build needs more than ``pip install``)."""
+    if top in CUDA_BUILD_PACKAGES:
+        return (f"{top!r} needs a build compiled against the local CUDA toolkit and torch version (it has no "
+                "CPU-only wheel): install it on the evaluation GPU machine, or ask the team for a pure-PyTorch path")
+    return f"pip install {top}, or remove the import if it is unused"
+
+
 _SAFE_GLOBALS = {("collections", "OrderedDict"), ("_codecs", "encode")} | {
     (b, n) for b in ("builtins", "__builtin__") for n in ("set", "frozenset", "bytearray", "slice")}
 _SAFE_TORCH_MODULES = ("torch", "torch._utils", "torch._tensor", "torch.serialization", "torch.storage")
@@ -160,7 +173,7 @@ def _check_imports(tree: ast.Module, entry: TeamEntry, findings: list[Finding]) 
             findings.append(Finding(
                 "missing-dependency", WARNING if optional[top] else ERROR,
                 f"{fname}:{line} imports {top!r}, which is not installed"
-                + (" (inside try: optional)" if optional[top] else "; pip install it or remove the import")))
+                + (" (inside try: optional)" if optional[top] else f"; {dependency_hint(top)}")))
         elif top not in ALLOWED_PACKAGES:
             known = " (a known extra dependency, often a CUDA build)" if top in EXTRA_PACKAGES else ""
             findings.append(Finding("extra-dependency", WARNING,
@@ -215,11 +228,14 @@ def static_checks(entry: TeamEntry, allow_pickle: bool = False) -> list[Finding]
             findings.append(Finding("checkpoint-unreadable", ERROR, f"{ck.name}: {exc}"))
         else:
             if unsafe:
+                fix = "Re-save a plain state dict: torch.save(model.state_dict(), path)"
                 findings.append(Finding(
-                    "pickled-objects", WARNING if allow_pickle else ERROR,
-                    f"{ck.name} pickles code/objects that unpickling would import or call: {unsafe[:8]}; it is "
-                    "refused (weights_only=True). Re-save a plain state dict: torch.save(model.state_dict(), path)"
-                    "; --allow-pickle runs it inside the sandbox only"))
+                    "pickled-objects", WARNING, f"{ck.name} pickles code/objects that unpickling would import or "
+                    f"call: {unsafe[:8]}. --allow-pickle was given: it is unpickled with weights_only=False inside "
+                    f"the sandbox, which runs that code. {fix}") if allow_pickle else Finding(
+                    "pickled-objects", ERROR, f"{ck.name} pickles code/objects that unpickling would import or call: "
+                    f"{unsafe[:8]}; it is refused (weights_only=True). {fix}; --allow-pickle unpickles it inside "
+                    "the sandbox"))
     return findings
 
 

@@ -218,3 +218,63 @@ def make_single(root: Path, team_id: str = "01", name: str = "Tiny", variant: st
         f'id = "{team_id}"\nname = "{name}"\nclass = "TinySR"\nkey = "params"\ndata_range = 1.0\n'
     )
     return root
+
+
+REPARAM = '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class RepConv(nn.Module):
+    """3x3 conv with a parallel 1x1 branch; switch_deploy() folds the 1x1 into the 3x3 centre tap."""
+
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv3 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.conv1 = nn.Conv2d(cin, cout, 1)
+        self.deployed = False
+
+    def forward(self, x):
+        return self.conv3(x) if self.deployed else self.conv3(x) + self.conv1(x)
+
+    def switch_deploy(self):
+        self.conv3.weight.data[:, :, 1, 1] += self.conv1.weight.data[:, :, 0, 0]
+        self.conv3.bias.data += self.conv1.bias.data
+        del self.conv1
+        self.deployed = True
+
+
+class RepSR(nn.Module):
+    def __init__(self, channels=8, note="x"):
+        super().__init__()
+        assert note is None, "the manifest's null must arrive as None"
+        self.head = RepConv(3, channels)
+        self.tail = nn.Conv2d(channels, 3 * 16, 3, padding=1)
+        self.up = nn.PixelShuffle(4)
+
+    def forward(self, x):
+        base = F.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False)
+        return base + self.up(self.tail(torch.relu(self.head(x))))
+
+    def load_weights(self, path):
+        self.load_state_dict(torch.load(path, weights_only=True)["net"], strict=True)
+
+    def fuse(self):
+        for m in self.modules():
+            if isinstance(m, RepConv):
+                m.switch_deploy()
+'''
+
+
+def reparam_state(channels: int = 8) -> dict[str, torch.Tensor]:
+    """Unfused RepSR weights: small random head (both branches), small random tail."""
+    g = torch.Generator().manual_seed(3)
+    return {
+        "head.conv3.weight": torch.randn(channels, 3, 3, 3, generator=g) * 0.1,
+        "head.conv3.bias": torch.randn(channels, generator=g) * 0.01,
+        "head.conv1.weight": torch.randn(channels, 3, 1, 1, generator=g) * 0.1,
+        "head.conv1.bias": torch.randn(channels, generator=g) * 0.01,
+        "tail.weight": torch.randn(48, channels, 3, 3, generator=g) * 1e-3,
+        "tail.bias": torch.zeros(48),
+    }

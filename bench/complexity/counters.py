@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
-import torch._dynamo  # noqa: F401  (imported before ptflops patches torch.* functions)
 from torch import nn
 
 from .shape_only import ShapeOnlyMode, inside_shape_inference
@@ -107,6 +106,7 @@ def _ptflops_ignore_shape_inference() -> Iterator[None]:
 
 def ptflops_count(model: nn.Module, inputs: tuple, *, shape_only: bool) -> int:
     """ptflops 0.7.x ``get_model_complexity_info`` (pytorch backend, functionals counted) -> MACs."""
+    import torch._dynamo  # noqa: F401  (5 s to import: only here, before ptflops patches torch.* functions)
     from ptflops import get_model_complexity_info
 
     x = inputs[0]
