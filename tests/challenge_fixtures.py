@@ -278,3 +278,46 @@ def reparam_state(channels: int = 8) -> dict[str, torch.Tensor]:
         "tail.weight": torch.randn(48, channels, 3, 3, generator=g) * 1e-3,
         "tail.bias": torch.zeros(48),
     }
+
+
+OFFSET = '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class OffsetSR(nn.Module):
+    """Bicubic x4 plus a learned constant, trained on inputs in [0, 1] (the constant is 6/255)."""
+
+    def __init__(self):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return F.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False) + self.bias
+'''
+
+
+def write_offset_data(root: Path, year_prefix: str = "DIV2K_LSDIR", n: int = 2) -> None:
+    """NTIRE-layout images whose HR is torch-bicubic(LR) + 6 grey levels (+-1 noise): a model trained
+    on [0, 1] input that adds 6/255 is near perfect in range 1.0 and 6 levels off in range 255."""
+    import numpy as np
+    import torch.nn.functional as F
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    for split, count in (("valid", n), ("test", 1)):
+        hr_dir, lr_dir = root / f"{year_prefix}_{split}_HR", root / f"{year_prefix}_{split}_LR"
+        hr_dir.mkdir(parents=True)
+        lr_dir.mkdir(parents=True)
+        for i in range(count):
+            yy, xx = np.mgrid[0:16, 0:17]
+            wave = np.sin(xx / 3.0 + i)[..., None] * np.cos(yy / 4.0)[..., None]
+            lr = 120 + 50 * wave + rng.normal(0, 4, (16, 17, 3))
+            lr = np.clip(lr, 40, 200).astype(np.uint8)
+            up = F.interpolate(torch.from_numpy(lr / 255.0).permute(2, 0, 1)[None].float(), scale_factor=4,
+                               mode="bicubic", align_corners=False)
+            hr = np.round(up[0].permute(1, 2, 0).numpy().clip(0, 1) * 255) + 6 + rng.integers(-1, 2, (64, 68, 3))
+            name = f"{i + 1:04d}"
+            Image.fromarray(lr).save(lr_dir / f"{name}x4.png")
+            Image.fromarray(hr.clip(0, 255).astype(np.uint8)).save(hr_dir / f"{name}.png")
