@@ -64,6 +64,7 @@ class ValidationReport:
     stage: str = ""
     wall_s: float = 0.0
     stderr_tail: str = ""
+    isolation: str = "not run"
 
     @property
     def errors(self) -> list[Finding]:
@@ -83,6 +84,7 @@ class ValidationReport:
             "child_status": self.child_status,
             "stage": self.stage,
             "wall_s": round(self.wall_s, 3),
+            "isolation": self.isolation,
             "findings": [f.to_dict() for f in self.findings],
             "metrics": self.metrics,
             "official": self.official,
@@ -258,6 +260,10 @@ def child_findings(child: ChildResult) -> list[Finding]:
     elif child.status == "oom":
         out.append(Finding("out-of-memory", ERROR, f"exceeded the memory limit ({mem} MiB) during stage "
                            f"'{child.stage}' (exit {child.returncode})"))
+    elif child.status == "crashed" and child.returncode == 0:
+        out.append(Finding("crashed", ERROR, f"the child exited with code 0 during stage '{child.stage}' without "
+                           "writing its result: the submission ended the process itself (os._exit / sys.exit / "
+                           "exit() in its code?)"))
     elif child.status == "crashed":
         tail = (child.stderr_tail.strip().splitlines()[-1:] or [""])[0][:300]
         how = f"exit code {child.returncode}"
@@ -275,8 +281,12 @@ def child_findings(child: ChildResult) -> list[Finding]:
 
 def validate_team(entry: TeamEntry, *, year: int | None = None, data: str | Path | None = None,
                   allow_pickle: bool = False, timeout_s: float = DEFAULT_TIMEOUT_S,
-                  memory_mb: int | None = DEFAULT_MEMORY_MB) -> ValidationReport:
-    """Static checks, then the dynamic checks in a sandboxed child (skipped when a file is missing)."""
+                  memory_mb: int | None = DEFAULT_MEMORY_MB, measure: str = "full") -> ValidationReport:
+    """Static checks, then the dynamic checks in a sandboxed child (skipped when a file is missing).
+
+    ``measure`` is ``"official"`` (only what the year's harness measures) or ``"full"`` (both FLOPs
+    counters, robust runtime, data_range on every image).
+    """
     rep = ValidationReport(team=entry.label, entry=entry)
     static = static_checks(entry, allow_pickle)
     fatal = {"model-file-missing", "syntax-error", "checkpoint-missing"}
@@ -289,8 +299,9 @@ def validate_team(entry: TeamEntry, *, year: int | None = None, data: str | Path
                                         "loaded (pass --allow-pickle to unpickle it inside the sandbox)"))
         return rep
     job = {"entry": entry.to_job(), "allow_pickle": allow_pickle, "year": year,
-           "data": str(data) if data else None, "memory_mb": memory_mb}
+           "data": str(data) if data else None, "memory_mb": memory_mb, "measure": measure}
     child = run_in_sandbox(job, timeout_s=timeout_s, memory_mb=memory_mb)
+    rep.isolation = child.limits.get("isolation", "?")
     rep.findings = _merge(static, child_findings(child))
     rep.child_status, rep.stage, rep.wall_s = child.status, child.stage, child.wall_s
     rep.stderr_tail = child.stderr_tail
@@ -323,18 +334,25 @@ def validate_submission(
 def format_report(rep: ValidationReport) -> str:
     """Human-readable findings of one team."""
     head = "PASS" if rep.ok else "FAIL"
-    m = rep.metrics
-    lines = [f"{head} {rep.team} ({rep.child_status}, {rep.wall_s:.1f} s)"]
+    m, o = rep.metrics, rep.official
+    child = {"ok": "child finished", "not run": "child not run"}.get(rep.child_status, f"child {rep.child_status}")
+    lines = [f"{head} {rep.team} ({child}, {rep.wall_s:.1f} s, isolation: {rep.isolation})"]
     if "params" in m:
         before = m.get("params_before_forward")
         extra = f", before first forward {before}" if before != m["params"] else ""
         lines.append(f"  params {m['params']}{extra}")
-    if "fvcore_flops_lr256" in m:
-        lines.append(f"  FLOPs (fvcore, 1x3x256x256) {m['fvcore_flops_lr256'] / 1e9:.4f} G; conv MACs (hooks) "
-                     f"{m['conv_macs_lr256'] / 1e9:.4f} G; activations {m['activations_lr256'] / 1e6:.4f} M; "
-                     f"convs {m['convs_lr256']}")
+    if "conv_macs_lr256" in m:
+        fv = m.get("fvcore_flops_lr256")
+        lines.append(f"  FLOPs (fvcore, 1x3x256x256) {'-' if fv is None else f'{fv / 1e9:.4f} G'}; NTIRE hook "
+                     f"FLOPs {m['ntire22_hook_flops_lr256'] / 1e9:.4f} G; conv MACs {m['conv_macs_lr256'] / 1e9:.4f} G"
+                     f"; activations {m['activations_lr256'] / 1e6:.4f} M; convs {m['convs_lr256']}")
     if "check_psnr" in m:
         lines.append(f"  check image PSNR {m['check_psnr']:.2f} dB (bicubic {m['check_psnr_bicubic']:.2f} dB)")
+    for split in ("valid", "test"):
+        if f"{split}_ave_psnr" in o:
+            lines.append(f"  {split}: PSNR {o[f'{split}_ave_psnr']:.4f} dB, runtime {o[f'{split}_ave_runtime']:.2f} ms"
+                         f" per image ({len(o.get(f'{split}_psnr', []))} images, {m.get('eval_device', '?')}, "
+                         f"{m.get('threads', '?')} thread(s))")
     for f in rep.findings:
         lines.append(f"  [{f.severity}] {f.code}: {f.message}")
     return "\n".join(lines)

@@ -321,3 +321,44 @@ def write_offset_data(root: Path, year_prefix: str = "DIV2K_LSDIR", n: int = 2) 
             name = f"{i + 1:04d}"
             Image.fromarray(lr).save(lr_dir / f"{name}x4.png")
             Image.fromarray(hr.clip(0, 255).astype(np.uint8)).save(hr_dir / f"{name}.png")
+
+
+HOSTILE = "import socket\nimport subprocess\nimport sys\n" + TINY + '''
+
+class WriteSR(TinySR):
+    """Writes a file outside its scratch folder while being built."""
+
+    def __init__(self, target):
+        super().__init__()
+        with open(target, "w") as f:
+            f.write("escaped the sandbox")
+
+
+class NetSR(TinySR):
+    """Opens a TCP connection while being built."""
+
+    def __init__(self, port):
+        super().__init__()
+        socket.create_connection(("127.0.0.1", port), timeout=5).sendall(b"leak")
+
+
+class SpawnSR(TinySR):
+    """Starts a daemon (own session) that would outlive the evaluation."""
+
+    def __init__(self, marker):
+        super().__init__()
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", marker], start_new_session=True,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+'''
+
+
+class EvilNet:
+    """Unpickling this object opens a TCP connection to ``port`` on the loopback interface."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def __reduce__(self):
+        import socket
+
+        return (socket.create_connection, (("127.0.0.1", self.port), 5))
