@@ -362,3 +362,126 @@ class EvilNet:
         import socket
 
         return (socket.create_connection, (("127.0.0.1", self.port), 5))
+
+
+# Excerpts in the style of the official NTIRE ESR test_demo.py files (written for these tests).
+DEMO_2025 = '''import os.path
+import torch
+from torch.nn import functional as F
+
+
+def select_model(args, device):
+    model_id = args.model_id
+    if model_id == 0:
+        from models.team00_Base import BaseNet
+        name, data_range = f"{model_id:02}_Base_baseline", 1.0
+        model_path = os.path.join('model_zoo', 'team00_base.pth')
+        model = BaseNet()
+        model.load_state_dict(torch.load(model_path), strict=True)
+    elif model_id == 1:
+        pass
+    elif model_id == 7:
+        from models.team07_RepA import RepA
+        name, data_range = f"{model_id:02}_RepA", 1.0
+        model_path = os.path.join('model_zoo', 'team07_RepA.pth')
+        model = RepA(fea_ch=32, mode='deploy', mean=[0.4, 0.5, 0.6], extra=None)
+        model.load_state_dict(torch.load(model_path)["params"], strict=True)
+        for module in model.modules():
+            if hasattr(module, 'switch_deploy'):
+                module.switch_deploy()
+    elif model_id == 12:
+        import importlib
+        model_module = importlib.import_module(f'models.team{model_id:02}_Span')
+        name, data_range = f"{model_id:02}_Span", 1.0
+        model = getattr(model_module, 'SpanLite')(3, 3, upscale=4, feature_channels=28).eval().to(device)
+        model_path = os.path.join('model_zoo', f'team12_span.pth')
+        stat_dict = torch.load(model_path)['params_ema']
+        model.load_state_dict(stat_dict, strict=False)
+    elif model_id == 20:
+        from models.team20_Loader import MambaLite
+        name, data_range = f"{model_id:02}_MambaLite", 1.0
+        model_path = os.path.join('model_zoo', 'team20_mamba.pth')
+        model = MambaLite()
+        model.load_weights(model_path)
+    elif model_id == 21:
+        from models.team21_Pkg.arch import PkgNet
+        name, data_range = f"{model_id:02}_PkgNet", 255.0
+        model_path = './model_zoo/team21_pkg.pt'
+        model = PkgNet()
+        state_dict = torch.load(model_path)
+        model.load_state_dict(state_dict['params'])
+        model.repa()
+        model = model.cuda()
+    elif model_id == 22:
+        from models.team22_Odd import OddNet
+        name, data_range = f"{model_id:02}_Odd", 1.0
+        model_path = os.path.join('model_zoo', 'team22_odd.pth')
+        model = OddNet(cfg=build_config())
+        model.load_state_dict(torch.load(model_path), strict=True)
+        model.half()
+        model.set_mode('fast')
+    else:
+        raise NotImplementedError(f"Model {model_id} is not implemented.")
+    model.eval()
+    tile = None
+    return model, name, data_range, tile
+
+
+def forward(img_lq, model, tile=None, tile_overlap=32, scale=4):
+    return model(img_lq)
+
+
+if __name__ == "__main__":
+    import argparse
+    parser = argparse.ArgumentParser("NTIRE2025-EfficientSR")
+'''
+
+DEMO_2024 = '''import os.path
+import torch
+from torch.nn import functional as F  # for team 34
+
+
+def select_model(args, device):
+    model_id = args.model_id
+    if model_id == 0:
+        from models.team00_RLFN import RLFN_Prune
+        name, data_range = f"{model_id:02}_RLFN_baseline", 255.0
+        model_path = os.path.join('model_zoo', 'team00_rlfn.pth')
+        model = RLFN_Prune()
+        model.load_state_dict(torch.load(model_path), strict=True)
+    elif model_id == 18:
+        from models.team18_Win import WinSR
+        name, data_range = f"{model_id:02}_WinSR", 1.0
+        model_path = os.path.join('model_zoo', 'team18_win.pth')
+        model = WinSR(depths=(6, 4), head_dim=None, img_range=1., window_size=16)
+        model.load_state_dict(torch.load(model_path)['params_ema'], strict=True)
+        tile = 256
+    elif model_id == 34:
+        from models.team34_Craft import Craft
+        name, data_range = f"{model_id:02}_Craft", 255.0
+        model_path = os.path.join('model_zoo', 'team34_craft.pth')
+        model = Craft(upscale=4, window_size=16)
+        loadnet = torch.load(model_path)
+        if 'params_ema' in loadnet:
+            keyname = 'params_ema'
+        else:
+            keyname = 'params'
+        model.load_state_dict(loadnet[keyname], strict=True)
+    else:
+        raise NotImplementedError(f"Model {model_id} is not implemented.")
+    return model, name, data_range, None
+
+
+def forward_team34(img_lq, model, tile=None, tile_overlap=32, scale=4):
+    window_size = 16
+    _, _, h, w = img_lq.size()
+    mod_pad_h = (window_size - h % window_size) % window_size
+    mod_pad_w = (window_size - w % window_size) % window_size
+    img = F.pad(img_lq, (0, mod_pad_w, 0, mod_pad_h), 'reflect')
+    output = model(img)
+    return output[:, :, :h * scale, :w * scale]
+
+
+def main(args):
+    utils_logger.logger_info("NTIRE2024-EfficientSR", log_path="NTIRE2024-EfficientSR.log")
+'''

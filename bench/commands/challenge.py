@@ -111,6 +111,32 @@ def _rank(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from bench.records import atomic_write_text
+    from challenge.importer import ImportError_, import_test_demo, to_toml
+    from challenge.manifest import ManifestError, load_manifest
+
+    try:
+        teams, year = import_test_demo(args.repo)
+    except (ImportError_, OSError, SyntaxError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot import {args.repo}: {exc}") from None
+    year = args.year or year
+    src = Path(args.repo) / "test_demo.py" if Path(args.repo).is_dir() else Path(args.repo)
+    out = Path(args.output) if args.output else src.parent / "submission.toml"
+    if out.exists() and not args.force:
+        raise UserError(f"{out} exists; pass --force to overwrite it")
+    atomic_write_text(out, to_toml(teams, year, src.name))
+    todos = sum(len(t.todos) for t in teams)
+    try:
+        n = len(load_manifest(out).teams)
+    except ManifestError as exc:
+        print(f"wrote {out}, but it does not load yet: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}: {n} team(s) from {len(teams)} branch(es) of {src.name}, year {year or '?'}; "
+          f"{todos} TODO(s) to check", file=sys.stderr)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("challenge", help="validate / run / rank NTIRE ESR submissions", description=__doc__)
     csub = p.add_subparsers(dest="challenge_command", metavar="ACTION", required=True)
@@ -132,6 +158,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="official (default): only what the year's harness measures; full: also the other FLOPs "
                         "counter, a robust-mode runtime and the data_range check on every image")
     r.set_defaults(func=_run)
+
+    i = csub.add_parser("import", help="translate an official test_demo.py into a submission.toml (static, "
+                                       "never executed)")
+    i.add_argument("repo", help="the challenge repository root (holding test_demo.py) or the test_demo.py file")
+    i.add_argument("--year", type=int, default=None, help="challenge year (default: the NTIRE year the file names)")
+    i.add_argument("-o", "--output", default=None, help="manifest to write (default: REPO/submission.toml)")
+    i.add_argument("--force", action="store_true", help="overwrite an existing manifest")
+    i.set_defaults(func=_import)
 
     k = csub.add_parser("rank", help="scores, thresholds and rankings under a year's rules")
     k.add_argument("results", help="a run's output folder (or its challenge/ folder), or an official results.json")
