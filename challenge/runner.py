@@ -49,14 +49,9 @@ def record_path(out: str | Path, entry: TeamEntry) -> Path:
 
 
 def _env() -> dict[str, Any]:
-    try:
-        from bench.env import environment  # runtime helper's module, when merged
-
-        return environment()
-    except Exception:
-        import torch
-
-        return {"torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform()}
+    """This process's platform, for records whose child never reported one (torch is not imported here)."""
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "note": "the sandboxed child did not report its environment"}
 
 
 def _sha256(path: Path | None) -> str | None:
@@ -115,10 +110,8 @@ def build_record(rep: ValidationReport, year: int | None, data: str | Path | Non
     """The per-team JSON record (``kind = "challenge"``) from a validation report."""
     errors = rep.errors
     rules = get_rules(year) if year else None
-    env = _env()
+    env = rep.env or _env()  # the sandboxed child's environment: the figures were measured there
     threads = rep.metrics.get("threads")
-    if threads is not None:  # the figures were measured in the child, with its threads
-        env = {**env, "threads": threads, "threads_note": "torch threads of the sandboxed child that measured"}
     return {
         "kind": "challenge",
         "model": rep.team,

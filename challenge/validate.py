@@ -65,6 +65,7 @@ class ValidationReport:
     wall_s: float = 0.0
     stderr_tail: str = ""
     isolation: str = "not run"
+    env: dict[str, Any] = field(default_factory=dict)  # the child's environment (bench.env), when it ran
 
     @property
     def errors(self) -> list[Finding]:
@@ -308,6 +309,7 @@ def validate_team(entry: TeamEntry, *, year: int | None = None, data: str | Path
     if child.result:
         rep.metrics = child.result.get("metrics", {})
         rep.official = child.result.get("official", {})
+        rep.env = child.result.get("env") or {}
     return rep
 
 

@@ -584,8 +584,14 @@ def run_job(job: dict[str, Any], stage_path: Path) -> dict[str, Any]:
     except _Stop:
         pass
     c.stage("done")
+    try:
+        from bench.env import environment
+
+        env = environment(device=c.metrics.get("eval_device") or "cpu")
+    except Exception as exc:  # the figures stand without it; say why it is missing
+        env = {"torch": torch.__version__, "error": f"bench.env.environment failed: {_last_line(exc)}"}
     return {"findings": [f.to_dict() for f in c.findings], "metrics": c.metrics, "official": c.official,
-            "torch": torch.__version__}
+            "torch": torch.__version__, "env": env}
 
 
 def main(argv: list[str] | None = None) -> int:
