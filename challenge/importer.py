@@ -101,7 +101,7 @@ class _Branch:
             self.assign(st.targets[0], st.value, st)
         elif isinstance(st, ast.Expr) and isinstance(st.value, ast.Call):
             self.call(st.value, st)
-        elif isinstance(st, ast.For) and self.for_each(st):
+        elif isinstance(st, ast.For) and (self.for_each(st) or self.strip_loop(st)):
             pass
         else:
             self.todo(st)
@@ -128,6 +128,12 @@ class _Branch:
             return
         if isinstance(call, ast.Call) and _dotted(call.func) == "importlib.import_module":
             self.vars[name] = ("module", self.value(call.args[0]))
+            return
+        empty_dict = ("dict", "OrderedDict", "collections.OrderedDict")
+        if (isinstance(value, ast.Dict) and not value.keys) or (
+                isinstance(value, ast.Call) and _dotted(value.func) in empty_dict
+                and not value.args and not value.keywords):
+            self.vars[name] = ("empty-dict",)
             return
         load = _torch_load(value)
         if load is not None:
@@ -220,6 +226,32 @@ class _Branch:
             self.post_load.append({"call": f.attr})
         else:
             self.todo(st, "method call with arguments")
+
+    def strip_loop(self, st: ast.For) -> bool:
+        """``for k, v in sd.items(): new[k.replace("module.", "")] = v`` -> ``strip_prefix = "module."``.
+
+        (``str.replace`` removes the text anywhere in a key, ``strip_prefix`` only at its start: the same
+        for DataParallel keys, which is what this loop is written for.)
+        """
+        t, it = st.target, st.iter
+        if not (isinstance(t, ast.Tuple) and len(t.elts) == 2 and all(isinstance(e, ast.Name) for e in t.elts)
+                and isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr == "items"
+                and isinstance(it.func.value, ast.Name) and it.func.value.id in self.state_vars
+                and len(st.body) == 1 and isinstance(st.body[0], ast.Assign) and len(st.body[0].targets) == 1):
+            return False
+        k, v = (e.id for e in t.elts)
+        tgt, val = st.body[0].targets[0], st.body[0].value
+        if not (isinstance(tgt, ast.Subscript) and isinstance(tgt.value, ast.Name)
+                and self.vars.get(tgt.value.id) == ("empty-dict",) and isinstance(val, ast.Name) and val.id == v):
+            return False
+        key = tgt.slice
+        if not (isinstance(key, ast.Call) and _dotted(key.func) == f"{k}.replace" and len(key.args) == 2
+                and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in key.args)
+                and key.args[1].value == "" and key.args[0].value):
+            return False
+        self.state_vars[tgt.value.id] = self.state_vars[it.func.value.id]
+        self.team.keys["strip_prefix"] = key.args[0].value
+        return True
 
     def for_each(self, st: ast.For) -> bool:
         """``for m in model.modules(): if hasattr(m, 'x'): m.x()`` -> ``{ call_each = "x" }``."""
@@ -339,7 +371,9 @@ def import_test_demo(path: str | Path) -> tuple[list[ImportedTeam], int | None]:
     branches = _branches(fn)
     if not branches:
         raise ImportError_(f"{p}: select_model() has no `if model_id == N:` branches")
-    year_m = re.search(r"NTIRE\s*(20\d\d)", src)
+    # the harness names its own year ("NTIRE2025-EfficientSR"); comments also cite earlier challenges
+    years = [int(y) for y in re.findall(r"NTIRE\s*(20\d\d)[-_ ]*Efficient", src)] or [
+        int(y) for y in re.findall(r"NTIRE\s*(20\d\d)", src)]
     forwards = _forward_variants(tree)
     teams = []
     for model_id, node in branches:
@@ -358,7 +392,7 @@ def import_test_demo(path: str | Path) -> tuple[list[ImportedTeam], int | None]:
         if "name" not in t.keys and "class" in t.keys:
             t.keys["name"] = t.keys["class"]
         teams.append(t)
-    return teams, int(year_m.group(1)) if year_m else None
+    return teams, max(years) if years else None
 
 
 def _toml_value(v: Any) -> str:

@@ -456,6 +456,16 @@ def select_model(args, device):
         model = WinSR(depths=(6, 4), head_dim=None, img_range=1., window_size=16)
         model.load_state_dict(torch.load(model_path)['params_ema'], strict=True)
         tile = 256
+    elif model_id == 25:
+        from models.team25_Dp import DpNet
+        name, data_range = f"{model_id:02}_DpNet", 1.0
+        model_path = os.path.join('model_zoo', 'team25_dp.pth')
+        model = DpNet()
+        state_dict = torch.load(model_path)
+        new_state_dict = dict()
+        for k, v in state_dict.items():
+            new_state_dict[k.replace("module.", "")] = v
+        model.load_state_dict(new_state_dict, strict=True)
     elif model_id == 34:
         from models.team34_Craft import Craft
         name, data_range = f"{model_id:02}_Craft", 255.0

@@ -62,8 +62,11 @@ def test_2024_tile_forward_and_branch_logic(tmp_path, capsys):
     assert (craft.forward, craft.pad_multiple, craft.pad_mode) == ("pad-crop", 16, "reflect")
     assert "forward from forward_team34()" in text
     assert craft.key is None  # chosen by an if/else at run time: a TODO, not a guess
-    assert "TODO test_demo.py:27: not translated: if 'params_ema' in loadnet:" in text
-    assert "TODO test_demo.py:31: cannot evaluate keyname: model.load_state_dict(loadnet[keyname]" in text
+    assert "TODO test_demo.py:37: not translated: if 'params_ema' in loadnet:" in text
+    assert "TODO test_demo.py:41: cannot evaluate keyname: model.load_state_dict(loadnet[keyname]" in text
+    dp = t["25"]  # a DataParallel prefix stripped by a loop
+    assert (dp.strip_prefix, dp.key, dp.strict, dp.checkpoint.name) == ("module.", None, True, "team25_dp.pth")
+    assert "TODO test_demo.py:2" not in text
 
 
 def test_import_refuses_other_files(tmp_path, capsys):
