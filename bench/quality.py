@@ -16,9 +16,9 @@ dataset has them, are only compared with it on the fly (``QualityRecord.lr_check
 differ and by how much; e.g. the SelfExSR-made B100/Urban100 folders differ in ~1% of values by up to
 10, worth +0.0005-0.0014 dB); under ``ntire`` the official LR files are used when present.
 
-Large images can be processed in overlapping tiles (:func:`forward_tiled`): each output pixel is taken
-from the tile where it lies farthest from a cut, so a model whose receptive field is below the overlap
-gives exactly the whole-image result.
+Large images can be processed in overlapping tiles (:func:`bench.tiling.forward_tiled`, centre rule):
+each output pixel is taken from the tile where it lies farthest from a cut, so a model whose receptive
+field is below the overlap gives exactly the whole-image result.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from torch import nn
 
 from .data import Dataset, ImagePair, make_lr, modcrop, read_image, resolve_dataset
 from .metrics import prepare, psnr, ssim
+from .tiling import forward_tiled
 
 __all__ = ["QualityRecord", "PROTOCOLS", "evaluate", "forward_tiled", "load_model", "min_hr_side", "protocol_dict",
            "is_weight_free", "quantize_output"]
@@ -99,46 +100,6 @@ def protocol_dict(protocol: str, scale: int, lr_source: str, data_range: float, 
         "tile_overlap": tile_overlap if tile else None,
         "data_range": data_range,
     }
-
-
-def _spans(length: int, tile: int, overlap: int) -> list[tuple[int, int, int, int]]:
-    """Tiles along one axis: (start, end, keep_from, keep_to) in input pixels."""
-    if tile >= length:
-        return [(0, length, 0, length)]
-    stride = tile - overlap
-    starts = list(range(0, length - tile, stride)) + [length - tile]
-    spans = []
-    for i, s in enumerate(starts):
-        e = s + tile
-        keep_from = 0 if i == 0 else (s + (starts[i - 1] + tile)) // 2
-        keep_to = length if i == len(starts) - 1 else (starts[i + 1] + e) // 2
-        spans.append((s, e, keep_from, keep_to))
-    return spans
-
-
-def forward_tiled(model: nn.Module, x: torch.Tensor, scale: int, tile: int, overlap: int = 16) -> torch.Tensor:
-    """Run ``model`` on overlapping ``tile`` x ``tile`` LR tiles of ``x`` (``1xCxHxW``) and stitch the output.
-
-    Neighbouring tiles overlap by ``overlap`` LR pixels; each output pixel comes from the tile whose
-    cut is farthest away (half the overlap on each side), so models with a receptive field smaller
-    than ``overlap / 2`` reproduce whole-image inference exactly.
-    """
-    if tile <= 0:
-        raise ValueError("tile must be positive")
-    if not 0 <= overlap < tile:
-        raise ValueError(f"tile overlap must be in [0, tile), got {overlap} for tile {tile}")
-    _, _, h, w = x.shape
-    out: torch.Tensor | None = None
-    for ys, ye, ya, yb in _spans(h, tile, overlap):
-        for xs, xe, xa, xb in _spans(w, tile, overlap):
-            y = model(x[:, :, ys:ye, xs:xe])
-            if out is None:
-                out = y.new_zeros((y.shape[0], y.shape[1], h * scale, w * scale))
-            out[:, :, ya * scale: yb * scale, xa * scale: xb * scale] = y[
-                :, :, (ya - ys) * scale: (yb - ys) * scale, (xa - xs) * scale: (xb - xs) * scale
-            ]
-    assert out is not None
-    return out
 
 
 def is_weight_free(model: nn.Module) -> bool:

@@ -1,17 +1,20 @@
 """Full NTIRE evaluation of one submission on ``--data`` (runs inside the sandbox child).
 
-The protocol of the official ``test_demo.py``: images read as 8-bit RGB (grayscale -> 3 channels),
-HR cropped to a multiple of 4, model input ``uint8 / (255 / data_range)``, batch 1, whole image
-(tiles only when the team asked for them), output ``clamp(0, data_range) * 255 / data_range``,
-rounded to uint8; PSNR on RGB with a 4-pixel border, float64, averaged per image. Runtime: CUDA
-events around the forward only, then synchronize, no warm-up, per-image mean per split (on CPU,
-``time.perf_counter``); "Ave Time" = (valid mean + test mean) / 2. Memory: ``max_memory_allocated``
-after each split, never reset (CUDA only). Splits and file naming follow the year's rules.
+The protocol of the official ``test_demo.py``: images read as 8-bit RGB by
+:func:`bench.data.read_image` (grayscale -> 3 channels; 16-bit colour refused), HR cropped to a
+multiple of 4, model input ``uint8 / (255 / data_range)``, batch 1, the team's forward (whole image,
+official tiling or pad-and-crop: :func:`challenge.worker.team_forward`), output quantised to uint8
+values; PSNR of :mod:`bench.metrics` on RGB with a 4-pixel border, float64, averaged per image. The
+declared ``data_range`` is checked against the other range on real images (:func:`check_data_range`).
+Runtime: CUDA events around the forward only, then synchronize, no warm-up, per-image mean per split
+(on CPU, ``time.perf_counter``); "Ave Time" = (valid mean + test mean) / 2. Memory:
+``max_memory_allocated`` after each split, never reset (CUDA only). Splits and file naming follow
+the year's rules. ``measure = "full"`` adds a robust-mode runtime (:func:`bench.runtime.measure_runtime`)
+and checks the data_range on every image.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,10 @@ from typing import Any
 from .findings import ERROR, INFO, WARNING
 from .rules import get_rules
 
-__all__ = ["find_split", "evaluate_submission"]
+__all__ = ["find_split", "evaluate_submission", "check_data_range", "RANGE_CHECK_IMAGES"]
+
+RANGE_CHECK_IMAGES = 1  # images of the first split re-run in the other data_range ("official" measure)
+RANGE_TOLERANCE_DB = 0.005  # range-equivariant models give equal PSNR up to rounding in both ranges
 
 _ALIASES = {
     "DIV2K_LSDIR_valid_HR": ("LSDIR_DIV2K_valid_HR",),
@@ -55,65 +61,85 @@ def find_split(root: Path, layout: tuple[str, str]) -> list[tuple[str, Path, Pat
     return pairs
 
 
-def _read_rgb(path: Path):
-    import numpy as np
-    import torch
-    from PIL import Image
-
-    with Image.open(path) as im:
-        arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float()
-
-
-def _forward(model, x, tile: int | None):
+def _read_lr_hr(hr_p: Path, lr_p: Path):
+    """(LR ``1x3xhxw`` float tensor of 0-255 values, modcropped HR ``HxWx3`` uint8) via :mod:`bench.data`."""
     import torch
 
-    if not tile or (x.shape[-1] <= tile and x.shape[-2] <= tile):
-        return model(x)
-    overlap, s = 8, 4
-    _, _, h, w = x.shape
-    out = torch.zeros(1, 3, h * s, w * s, device=x.device)
-    weight = torch.zeros_like(out)
-    step = tile - overlap
-    for top in list(range(0, max(h - tile, 0), step)) + [max(h - tile, 0)]:
-        for left in list(range(0, max(w - tile, 0), step)) + [max(w - tile, 0)]:
-            patch = model(x[..., top:top + tile, left:left + tile])
-            out[..., top * s:(top + tile) * s, left * s:(left + tile) * s] += patch
-            weight[..., top * s:(top + tile) * s, left * s:(left + tile) * s] += 1
-    return out / weight
+    from bench.data import modcrop, read_image
+
+    lr = torch.from_numpy(read_image(lr_p)).permute(2, 0, 1)[None].float()
+    return lr, modcrop(read_image(hr_p), 4)
 
 
-def _run_split(model, pairs, dr: float, tile: int | None, device) -> dict[str, Any]:
+def _run_split(model, pairs, dr: float, entry: dict[str, Any], device) -> dict[str, Any]:
     import torch
+
+    from .worker import psnr_ntire, team_forward
 
     psnrs, times = [], []
     cuda = device.type == "cuda"
     for _stem, hr_p, lr_p in pairs:
-        hr = _read_rgb(hr_p)
-        h, w = hr.shape[-2] // 4 * 4, hr.shape[-1] // 4 * 4
-        hr = hr[..., :h, :w]
-        x = (_read_rgb(lr_p) / (255.0 / dr)).to(device)
+        lr, hr = _read_lr_hr(hr_p, lr_p)
+        x = (lr / (255.0 / dr)).to(device)
         if cuda:
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
-            y = _forward(model, x, tile)
+            y = team_forward(model, x, entry)
             end.record()
             torch.cuda.synchronize()
             times.append(start.elapsed_time(end))
         else:
             t0 = time.perf_counter()
-            y = _forward(model, x, tile)
+            y = team_forward(model, x, entry)
             times.append((time.perf_counter() - t0) * 1000)
-        sr = (y.detach().float().clamp(0, dr) * (255.0 / dr)).round().cpu().double()
-        if sr.shape[-2:] != hr.shape[-2:]:
-            raise ValueError(f"{lr_p.name}: output {tuple(sr.shape)} vs HR {tuple(hr.shape)}")
-        d = (sr - hr.double())[..., 4:-4, 4:-4]
-        mse = float((d ** 2).mean())
-        psnrs.append(float("inf") if mse == 0 else 20 * math.log10(255.0 / math.sqrt(mse)))
+        if tuple(y.shape[-2:]) != hr.shape[:2]:
+            raise ValueError(f"{lr_p.name}: output {tuple(y.shape)} vs modcropped HR {hr.shape[:2]}")
+        psnrs.append(psnr_ntire(y.float(), hr, dr))
     res: dict[str, Any] = {"runtime": times, "psnr": psnrs, "ave_runtime": sum(times) / len(times),
                            "ave_psnr": sum(psnrs) / len(psnrs)}
     res["memory"] = torch.cuda.max_memory_allocated(device) / 1024 ** 2 if cuda else None
     return res
+
+
+def _range_psnr(model, pairs, dr: float, entry: dict[str, Any], device) -> float:
+    """Mean PSNR over ``pairs`` with the model fed and read in range ``dr`` (no timing)."""
+    import torch
+
+    from .worker import psnr_ntire, team_forward
+
+    vals = []
+    with torch.no_grad():
+        for _stem, hr_p, lr_p in pairs:
+            lr, hr = _read_lr_hr(hr_p, lr_p)
+            vals.append(psnr_ntire(team_forward(model, (lr / (255.0 / dr)).to(device), entry).float(), hr, dr))
+    return sum(vals) / len(vals)
+
+
+def check_data_range(c, model, pairs, entry: dict[str, Any], device, declared_psnr: list[float]) -> None:
+    """Both input ranges on real images: the declared ``data_range`` must give the higher PSNR.
+
+    Uses the first :data:`RANGE_CHECK_IMAGES` pairs (all with ``measure = "full"``); the declared
+    range's values come from the timed run (``declared_psnr``), so only the other range is run again.
+    """
+    n = len(pairs) if c.job.get("measure") == "full" else min(RANGE_CHECK_IMAGES, len(pairs))
+    dr = float(entry["data_range"])
+    other = 255.0 if dr == 1.0 else 1.0
+    try:
+        p_other = _range_psnr(model, pairs[:n], other, entry, device)
+    except Exception as exc:
+        c.add("not-available", INFO, f"data_range check with {other:g} raised {type(exc).__name__}: {exc}")
+        return
+    p_decl = sum(declared_psnr[:n]) / n
+    c.metrics["data_range_check"] = {"images": n, f"psnr_{dr:g}": p_decl, f"psnr_{other:g}": p_other}
+    synthetic = [f for f in c.findings if f.code == "wrong-data-range"]  # from the synthetic check image
+    c.findings = [f for f in c.findings if f.code != "wrong-data-range"]  # real images decide
+    if synthetic and p_other <= p_decl + RANGE_TOLERANCE_DB:
+        c.add("data-range-confirmed", INFO, f"the synthetic check image favoured data_range = {other:g}, but on "
+              f"{n} real image(s) the declared {dr:g} gives {p_decl:.2f} dB vs {p_other:.2f} dB: declared range kept")
+    if p_other > p_decl + RANGE_TOLERANCE_DB:
+        c.add("wrong-data-range", ERROR, f"on {n} real image(s) data_range = {other:g} gives {p_other:.2f} dB and the "
+              f"declared data_range = {dr:g} gives {p_decl:.2f} dB ({p_other - p_decl:.2f} dB lost): set "
+              f"data_range = {other:g} in the manifest")
 
 
 def evaluate_submission(c, model, entry: dict[str, Any], job: dict[str, Any]) -> None:
@@ -142,11 +168,13 @@ def evaluate_submission(c, model, entry: dict[str, Any], job: dict[str, Any]) ->
         torch.backends.cudnn.benchmark = False
     for split, pairs in splits.items():
         try:
-            res = _run_split(model, pairs, dr, entry.get("tile"), device)
+            res = _run_split(model, pairs, dr, entry, device)
         except Exception as exc:
             c.add("evaluation-error", ERROR, f"{split} split: {type(exc).__name__}: {exc}", stop=True)
         for k, v in res.items():
             c.official[f"{split}_{k}"] = v
+    first = next(iter(splits))
+    check_data_range(c, model, splits[first], entry, device, c.official[f"{first}_psnr"])
     c.metrics["eval_device"] = str(device)
     c.metrics["eval_images"] = {k: len(v) for k, v in splits.items()}
     if device.type != "cuda":
@@ -161,6 +189,8 @@ def evaluate_submission(c, model, entry: dict[str, Any], job: dict[str, Any]) ->
             extra = f" although it displays as {shown}" if float(shown) >= thr else ""
             c.add("below-threshold", ERROR, f"{split} PSNR {v:.4f} dB is below the NTIRE {year} threshold "
                   f"{thr:.2f} dB{extra} (checked on the raw value)")
+    if job.get("measure", "full") != "full":
+        return
     try:
         from .worker import suite_imports
 

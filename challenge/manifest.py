@@ -16,7 +16,20 @@ A manifest lists one or more teams (``[[team]]`` tables; a single team may be wr
     strict = true                    # strict loading (false is reported with the exact keys)
     data_range = 1.0                 # model input range: 1.0 or 255.0
     tile = 0                         # optional tile size the team asked for (0 = whole image)
+    tile_overlap = 32                # LR overlap of tiles (official test_demo.py default: 32)
+    args = [3, 3]                    # positional constructor arguments
+    forward = "whole"                # "whole" or "pad-crop" (pad LR to a multiple, run, crop)
+    pad_multiple = 16                # pad-crop only: LR padded (right/bottom, `pad_mode`) to a multiple
+    pad_mode = "reflect"             # pad-crop only: torch.nn.functional.pad mode
+    post_load = [                    # steps after loading, in order, as the official branch does
+        { call = "repa" },                # model.repa()
+        { call_each = "switch_deploy" },  # m.switch_deploy() for every m in model.modules() that has it
+        { load = "load_weights" },        # model.load_weights(<checkpoint path>) instead of load_state_dict
+    ]
 
+Python ``None`` in ``args`` / ``kwargs`` is written ``{ null = true }`` in TOML (TOML has no null;
+YAML's ``null`` works as is). Tiling follows the official ``forward(img, model, tile,
+tile_overlap=32)``: ``tile = min(tile, h, w)``, overlapping tiles averaged (:mod:`bench.tiling`).
 Paths are relative to the manifest's folder (the submission / challenge-repository root).
 """
 
@@ -35,7 +48,11 @@ __all__ = ["ManifestError", "TeamEntry", "Manifest", "load_manifest", "find_mani
 MANIFEST_NAMES = ("submission.toml", "submission.yaml", "submission.yml")
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt")
 _TEAM_KEYS = {"id", "name", "class", "model", "checkpoint", "kwargs", "key", "strip_prefix", "strict",
-              "data_range", "tile", "scale"}
+              "data_range", "tile", "scale", "args", "tile_overlap", "forward", "pad_multiple", "pad_mode",
+              "post_load"}
+FORWARDS = ("whole", "pad-crop")
+POST_LOAD_KINDS = ("call", "call_each", "load")
+PAD_MODES = ("reflect", "replicate", "constant", "circular")
 _TOP_KEYS = {"year", "team", "teams"}
 
 
@@ -60,6 +77,18 @@ class TeamEntry:
     data_range: float = 1.0
     tile: int | None = None
     scale: int = 4
+    args: list[Any] = field(default_factory=list)
+    tile_overlap: int = 32
+    forward: str = "whole"
+    pad_multiple: int = 16
+    pad_mode: str = "reflect"
+    post_load: list[dict[str, str]] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)  # the manifest table as written (record identity)
+
+    @property
+    def loader(self) -> str | None:
+        """Name of the model method that loads the checkpoint path (``post_load`` ``load`` step), if any."""
+        return next((s["load"] for s in self.post_load if "load" in s), None)
 
     @property
     def label(self) -> str:
@@ -158,6 +187,44 @@ def _default_checkpoint(root: Path, stem: str) -> Path | None:
     return None
 
 
+def _nulls(v: Any) -> Any:
+    """``{ null = true }`` (TOML has no null) -> ``None``, recursively in lists and tables."""
+    if isinstance(v, dict):
+        if set(v) == {"null"} and v["null"] is True:
+            return None
+        return {k: _nulls(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_nulls(x) for x in v]
+    return v
+
+
+def _post_load(where: str, raw: Any) -> list[dict[str, str]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ManifestError(f"{where}: post_load must be a list of steps like {{ call = \"repa\" }}")
+    steps = []
+    for i, step in enumerate(raw):
+        ok = isinstance(step, dict) and len(step) == 1 and next(iter(step)) in POST_LOAD_KINDS
+        name = next(iter(step.values())) if ok else None
+        if not ok or not isinstance(name, str) or not name.isidentifier():
+            raise ManifestError(f"{where}: post_load step #{i + 1} {step!r} must be one of "
+                                "{ call = \"method\" }, { call_each = \"method\" }, { load = \"method\" }")
+        steps.append({str(k): str(v) for k, v in step.items()})
+    if sum("load" in s for s in steps) > 1:
+        raise ManifestError(f"{where}: post_load has more than one `load` step")
+    return steps
+
+
+def _int_option(where: str, raw: dict[str, Any], key: str, default: int | None, minimum: int) -> int | None:
+    v = raw.get(key, default)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+        raise ManifestError(f"{where}: {key} must be an integer >= {minimum}, got {v!r}")
+    return v
+
+
 def _team(path: Path, root: Path, raw: Any, idx: int) -> TeamEntry:
     where = f"{path}: team #{idx + 1}"
     if not isinstance(raw, dict):
@@ -189,11 +256,25 @@ def _team(path: Path, root: Path, raw: Any, idx: int) -> TeamEntry:
     kwargs = raw.get("kwargs") or {}
     if not isinstance(kwargs, dict):
         raise ManifestError(f"{where}: kwargs must be a table of constructor arguments")
-    tile = raw.get("tile")
-    if tile is not None:
-        tile = _number(where, "tile", tile)
-        if tile < 0:
-            raise ManifestError(f"{where}: tile must be 0 (whole image) or a positive LR size, got {tile}")
+    tile = _int_option(where, raw, "tile", None, 0)
+    tile_overlap = _int_option(where, raw, "tile_overlap", 32, 0)
+    if tile and tile <= tile_overlap:
+        raise ManifestError(f"{where}: tile {tile} must be larger than tile_overlap {tile_overlap} "
+                            "(the official tiling loop is undefined otherwise)")
+    args = raw.get("args") or []
+    if not isinstance(args, list):
+        raise ManifestError(f"{where}: args must be a list of positional constructor arguments")
+    fwd = raw.get("forward", "whole")
+    if fwd not in FORWARDS:
+        raise ManifestError(f"{where}: forward must be one of {list(FORWARDS)}, got {fwd!r}")
+    pad_mode = raw.get("pad_mode", "reflect")
+    if pad_mode not in PAD_MODES:
+        raise ManifestError(f"{where}: pad_mode must be one of {list(PAD_MODES)}, got {pad_mode!r}")
+    pad_multiple = _int_option(where, raw, "pad_multiple", 16, 1)
+    if fwd == "pad-crop" and tile:
+        raise ManifestError(f"{where}: forward = \"pad-crop\" and tile cannot be combined (the official "
+                            "pad-and-crop forward runs the whole image)")
+    post_load = _post_load(where, raw.get("post_load"))
     scale = _number(where, "scale", raw.get("scale", 4))
     if scale != 4:
         raise ManifestError(f"{where}: NTIRE ESR is x4 only (scale = {scale})")
@@ -207,13 +288,20 @@ def _team(path: Path, root: Path, raw: Any, idx: int) -> TeamEntry:
         model_file=model,
         checkpoint=ckpt,
         root=root,
-        kwargs=dict(kwargs),
+        kwargs=_nulls(dict(kwargs)),
         key=str(raw["key"]) if raw.get("key") else None,
         strip_prefix=str(raw.get("strip_prefix") or ""),
         strict=strict,
         data_range=dr,
         tile=int(tile) if tile else None,
         scale=scale,
+        args=_nulls(list(args)),
+        tile_overlap=int(tile_overlap),
+        forward=str(fwd),
+        pad_multiple=int(pad_multiple),
+        pad_mode=str(pad_mode),
+        post_load=post_load,
+        raw=dict(raw),
     )
 
 

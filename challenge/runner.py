@@ -2,14 +2,21 @@
 
 Records go to ``<out>/challenge/<id>_<name>.json`` and are written atomically (temporary file,
 fsync, rename: :func:`bench.records.write_json`), so a killed run never leaves a half-written record.
-A re-run skips every team whose record exists and parses, unless ``force``; a corrupt record (only
-possible if written by something else) is recomputed. A crash, hang or OOM of one team is recorded
-as that team's failure and the run goes on with the next team.
+A re-run skips a team only when its record exists, parses and has the same *identity*: the sha256
+of the manifest entry as written, the checkpoint and model file contents, the data fingerprint
+(names, sizes and mtimes of the year's split images, or no data) and the measurement settings (year,
+measure, allow_pickle, isolation). A team that hit the timeout or memory limit is always re-run.
+Anything else is recomputed and said so (``stale``);
+``force`` recomputes regardless. A crash, hang or OOM of one team is recorded as that team's failure
+(status ``broken``) and the run goes on with the next team; a team whose only error is a PSNR below
+the year's threshold is ``below-threshold``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+import json
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,15 +30,18 @@ from .rules import get_rules
 from .sandbox import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 from .validate import ValidationReport, validate_team
 
-__all__ = ["RunOutcome", "record_path", "build_record", "run_submissions"]
+__all__ = ["RunOutcome", "record_path", "build_record", "run_submissions", "record_identity", "record_status",
+           "data_fingerprint", "format_outcome"]
 
 
 @dataclass
 class RunOutcome:
     team: str
     action: str  # "ran" | "skipped"
-    status: str  # record status: "ok" | "failed"
+    status: str  # record status: "ok" | "below-threshold" | "broken"
     path: Path
+    reason: str = ""  # why a team ran again (no record, stale identity, --force)
+    record: dict[str, Any] | None = None
 
 
 def record_path(out: str | Path, entry: TeamEntry) -> Path:
@@ -39,25 +49,74 @@ def record_path(out: str | Path, entry: TeamEntry) -> Path:
 
 
 def _env() -> dict[str, Any]:
-    try:
-        from bench.env import environment  # runtime helper's module, when merged
-
-        return environment()
-    except Exception:
-        import torch
-
-        return {"torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform()}
+    """This process's platform, for records whose child never reported one (torch is not imported here)."""
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "note": "the sandboxed child did not report its environment"}
 
 
-def build_record(rep: ValidationReport, year: int | None, data: str | Path | None) -> dict[str, Any]:
+def _sha256(path: Path | None) -> str | None:
+    if path is None or not Path(path).is_file():
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def data_fingerprint(data: str | Path | None, year: int | None) -> dict[str, Any] | None:
+    """Names, sizes and mtimes (ns) of the images of the year's valid/test folders under ``data``."""
+    if not data:
+        return None
+    from .evaluate import _dir
+    from .rules import get_rules
+
+    rules = get_rules(year or 2026)
+    root = Path(data).resolve()
+    h, n = hashlib.sha256(), 0
+    for layout in (rules.valid_layout, rules.test_layout):
+        for name in layout:
+            d = _dir(root, name)
+            for f in sorted(d.iterdir()) if d else []:
+                st = f.stat()
+                h.update(f"{d.name}/{f.name}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+                n += 1
+    return {"path": str(root), "files": n, "sha256": h.hexdigest()}
+
+
+def record_identity(entry: TeamEntry, settings: dict[str, Any], data_fp: dict[str, Any] | None) -> dict[str, Any]:
+    """What a record was computed from; equal identities make a record reusable (see module doc)."""
+    ident = {
+        "entry": json.loads(json.dumps(entry.raw, sort_keys=True, default=str)),
+        "checkpoint_sha256": _sha256(entry.checkpoint),
+        "model_file_sha256": _sha256(entry.model_file),
+        "data": data_fp,
+        "settings": settings,
+    }
+    ident["sha256"] = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+    return ident
+
+
+def record_status(rep: ValidationReport) -> str:
+    """``ok``, ``below-threshold`` (the only errors are PSNR thresholds) or ``broken``."""
+    errors = rep.errors
+    if not errors:
+        return "ok"
+    return "below-threshold" if all(f.code == "below-threshold" for f in errors) else "broken"
+
+
+def build_record(rep: ValidationReport, year: int | None, data: str | Path | None,
+                 identity: dict[str, Any] | None = None, measure: str = "official") -> dict[str, Any]:
     """The per-team JSON record (``kind = "challenge"``) from a validation report."""
     errors = rep.errors
     rules = get_rules(year) if year else None
+    env = rep.env or _env()  # the sandboxed child's environment: the figures were measured there
+    threads = rep.metrics.get("threads")
     return {
         "kind": "challenge",
         "model": rep.team,
         "scale": 4,
-        "status": "ok" if not errors else "failed",
+        "status": record_status(rep),
         "message": "; ".join(f"{f.code}: {f.message}" for f in errors)[:2000],
         "team": rep.team,
         "team_id": rep.entry.team_id,
@@ -69,25 +128,37 @@ def build_record(rep: ValidationReport, year: int | None, data: str | Path | Non
         "child": {"status": rep.child_status, "stage": rep.stage, "wall_s": round(rep.wall_s, 3)},
         "protocol": {
             "name": f"NTIRE {year} ESR" if year else "NTIRE ESR (year not given)",
+            "measure": measure,
             "flops_counter": rules.flops_counter if rules else None,
             "counting_input": "1x3x256x256 LR",
-            "params": "sum(p.numel()) after the first forward",
+            "params": "sum(p.numel()) after the post-load steps and the first forward",
             "data": str(data) if data else None,
-            "isolation": "child process, wall-clock timeout, RLIMIT_AS memory limit",
+            "threads": threads,
+            "isolation": rep.isolation,
         },
-        "env": _env(),
+        "identity": identity,
+        "env": env,
         "finished_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
 
 
-def _finished(path: Path) -> bool:
+def _reusable(path: Path, identity: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """(record, "") when ``path`` holds a finished record of the same identity, else (None, reason)."""
     if not path.is_file():
-        return False
+        return None, "no record"
     try:
         rec = read_json(path)
     except ValueError:
-        return False
-    return isinstance(rec, dict) and rec.get("kind") == "challenge" and rec.get("status") in ("ok", "failed")
+        return None, "unreadable record"
+    if not (isinstance(rec, dict) and rec.get("kind") == "challenge"
+            and rec.get("status") in ("ok", "below-threshold", "broken")):
+        return None, "unfinished record"
+    old = rec.get("identity") or {}
+    if old.get("sha256") == identity["sha256"]:
+        return rec, ""
+    changed = [k for k in ("entry", "checkpoint_sha256", "model_file_sha256", "data", "settings")
+               if old.get(k) != identity.get(k)]
+    return None, "stale: " + (", ".join(changed) if changed else "record has no identity") + " changed"
 
 
 def run_submissions(
@@ -101,24 +172,67 @@ def run_submissions(
     allow_pickle: bool = False,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     memory_mb: int | None = DEFAULT_MEMORY_MB,
+    measure: str = "official",
     progress: Callable[[RunOutcome], None] | None = None,
 ) -> list[RunOutcome]:
-    """Validate (and with ``data`` evaluate) every selected team; skip finished ones unless ``force``."""
+    """Validate (and with ``data`` evaluate) every selected team; reuse records of the same identity."""
+    from .sandbox import isolation_mode
+
     manifest = load_manifest(submission)
     year = year or manifest.year
+    data_fp = data_fingerprint(data, year)
+    # what changes the numbers; the limits only decide whether a team finishes (timeouts are re-run below)
+    settings = {"year": year, "measure": measure, "allow_pickle": bool(allow_pickle), "isolation": isolation_mode()}
     outcomes = []
     for entry in manifest.select(teams):
         path = record_path(out, entry)
-        if not force and _finished(path):
-            rec = read_json(path)
-            oc = RunOutcome(entry.label, "skipped", rec["status"], path)
+        identity = record_identity(entry, settings, data_fp)
+        rec, reason = (None, "--force") if force else _reusable(path, identity)
+        if rec is not None and (rec.get("child") or {}).get("status") in ("timeout", "oom"):
+            rec, reason = None, f"previous run hit a limit ({rec['child']['status']})"
+        if rec is not None:
+            oc = RunOutcome(entry.label, "skipped", rec["status"], path, "same identity", rec)
         else:
             rep = validate_team(entry, year=year, data=data, allow_pickle=allow_pickle, timeout_s=timeout_s,
-                                memory_mb=memory_mb)
-            rec = build_record(rep, year, data)
+                                memory_mb=memory_mb, measure=measure)
+            rec = build_record(rep, year, data, identity, measure)
             write_json(path, rec)
-            oc = RunOutcome(entry.label, "ran", rec["status"], path)
+            oc = RunOutcome(entry.label, "ran", rec["status"], path, reason, rec)
         outcomes.append(oc)
         if progress:
             progress(oc)
     return outcomes
+
+
+def format_outcome(oc: RunOutcome) -> str:
+    """Text lines of one team: action and status, headline figures, threshold verdict, findings."""
+    rec = oc.record or {}
+    o, m = rec.get("official") or {}, rec.get("metrics") or {}
+    why = f" ({oc.reason})" if oc.action == "ran" and oc.reason and oc.reason != "no record" else ""
+    lines = [f"{oc.action}{why}: {oc.team} {oc.status.upper()} -> {oc.path}"]
+
+    def f(v: Any, fmt: str, unit: str = "") -> str:
+        return "-" if v is None else f"{format(v, fmt)}{unit}"
+
+    params = m.get("params")
+    counter = (rec.get("protocol") or {}).get("flops_counter") or "fvcore"
+    lines.append(f"  params {f(params, ',')} | FLOPs {f(o.get('flops'), '.4f', ' G')} ({counter}, 1x3x256x256)"
+                 f" | activations {f(o.get('activations'), '.4f', ' M')} | convs {f(o.get('num_conv'), 'd')}")
+    if "valid_ave_psnr" in o or "test_ave_psnr" in o:
+        rt = [o.get(f"{s}_ave_runtime") for s in ("valid", "test")]
+        ave = sum(rt) / 2 if None not in rt else next((r for r in rt if r is not None), None)
+        lines.append(f"  PSNR valid {f(o.get('valid_ave_psnr'), '.4f', ' dB')}, test "
+                     f"{f(o.get('test_ave_psnr'), '.4f', ' dB')} | runtime valid {f(rt[0], '.2f', ' ms')}, test "
+                     f"{f(rt[1], '.2f', ' ms')}, ave {f(ave, '.2f', ' ms')} ({m.get('eval_device', '?')}, "
+                     f"{m.get('threads', '?')} thread(s))")
+        rules = get_rules(rec["year"]) if rec.get("year") else None
+        if rules and rules.psnr_threshold:
+            verdict = [f"{s} {'pass' if o.get(f'{s}_ave_psnr', -1) >= t else 'FAIL'} (>= {t:.2f})"
+                       for s, t in rules.psnr_threshold.items() if f"{s}_ave_psnr" in o]
+            lines.append("  threshold: " + (", ".join(verdict) or "not checked (split missing)"))
+    else:
+        lines.append("  PSNR / runtime: not measured (no --data)")
+    for fd in rec.get("findings") or []:
+        if fd["severity"] != "info":
+            lines.append(f"  [{fd['severity']}] {fd['code']}: {fd['message']}")
+    return "\n".join(lines)

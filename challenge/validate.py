@@ -29,10 +29,23 @@ __all__ = ["ValidationReport", "static_checks", "scan_pickle_globals", "validate
 
 #: Third-party packages a submission may import without being flagged (the official environment).
 ALLOWED_PACKAGES = frozenset({"torch", "torchvision", "numpy", "einops", "timm", "scipy", "cv2", "PIL", "fvcore",
-                              "thop", "skimage", "tqdm", "yaml", "utils", "models"})
+                              "thop", "skimage", "tqdm", "yaml", "utils", "models", "matplotlib"})
 #: Packages known from past submissions that organisers must install separately (often CUDA builds).
 EXTRA_PACKAGES = frozenset({"mamba_ssm", "mmcv", "basicsr", "causal_conv1d", "selective_scan", "natten", "triton",
                             "dcn_v2", "flash_attn", "xformers", "kornia", "mmengine", "apex"})
+#: Packages that need a build matching the local CUDA toolkit and torch (no CPU-only pip wheel).
+CUDA_BUILD_PACKAGES = frozenset({"mamba_ssm", "mmcv", "basicsr", "causal_conv1d", "selective_scan", "natten",
+                                 "dcn_v2", "flash_attn", "xformers", "apex"})
+
+
+def dependency_hint(top: str) -> str:
+    """What to do about a missing package ``top`` (a CUDA build needs more than ``pip install``)."""
+    if top in CUDA_BUILD_PACKAGES:
+        return (f"{top!r} needs a build compiled against the local CUDA toolkit and torch version (it has no "
+                "CPU-only wheel): install it on the evaluation GPU machine, or ask the team for a pure-PyTorch path")
+    return f"pip install {top}, or remove the import if it is unused"
+
+
 _SAFE_GLOBALS = {("collections", "OrderedDict"), ("_codecs", "encode")} | {
     (b, n) for b in ("builtins", "__builtin__") for n in ("set", "frozenset", "bytearray", "slice")}
 _SAFE_TORCH_MODULES = ("torch", "torch._utils", "torch._tensor", "torch.serialization", "torch.storage")
@@ -51,6 +64,8 @@ class ValidationReport:
     stage: str = ""
     wall_s: float = 0.0
     stderr_tail: str = ""
+    isolation: str = "not run"
+    env: dict[str, Any] = field(default_factory=dict)  # the child's environment (bench.env), when it ran
 
     @property
     def errors(self) -> list[Finding]:
@@ -70,6 +85,7 @@ class ValidationReport:
             "child_status": self.child_status,
             "stage": self.stage,
             "wall_s": round(self.wall_s, 3),
+            "isolation": self.isolation,
             "findings": [f.to_dict() for f in self.findings],
             "metrics": self.metrics,
             "official": self.official,
@@ -160,7 +176,7 @@ def _check_imports(tree: ast.Module, entry: TeamEntry, findings: list[Finding]) 
             findings.append(Finding(
                 "missing-dependency", WARNING if optional[top] else ERROR,
                 f"{fname}:{line} imports {top!r}, which is not installed"
-                + (" (inside try: optional)" if optional[top] else "; pip install it or remove the import")))
+                + (" (inside try: optional)" if optional[top] else f"; {dependency_hint(top)}")))
         elif top not in ALLOWED_PACKAGES:
             known = " (a known extra dependency, often a CUDA build)" if top in EXTRA_PACKAGES else ""
             findings.append(Finding("extra-dependency", WARNING,
@@ -215,11 +231,14 @@ def static_checks(entry: TeamEntry, allow_pickle: bool = False) -> list[Finding]
             findings.append(Finding("checkpoint-unreadable", ERROR, f"{ck.name}: {exc}"))
         else:
             if unsafe:
+                fix = "Re-save a plain state dict: torch.save(model.state_dict(), path)"
                 findings.append(Finding(
-                    "pickled-objects", WARNING if allow_pickle else ERROR,
-                    f"{ck.name} pickles code/objects that unpickling would import or call: {unsafe[:8]}; it is "
-                    "refused (weights_only=True). Re-save a plain state dict: torch.save(model.state_dict(), path)"
-                    "; --allow-pickle runs it inside the sandbox only"))
+                    "pickled-objects", WARNING, f"{ck.name} pickles code/objects that unpickling would import or "
+                    f"call: {unsafe[:8]}. --allow-pickle was given: it is unpickled with weights_only=False inside "
+                    f"the sandbox, which runs that code. {fix}") if allow_pickle else Finding(
+                    "pickled-objects", ERROR, f"{ck.name} pickles code/objects that unpickling would import or call: "
+                    f"{unsafe[:8]}; it is refused (weights_only=True). {fix}; --allow-pickle unpickles it inside "
+                    "the sandbox"))
     return findings
 
 
@@ -242,6 +261,10 @@ def child_findings(child: ChildResult) -> list[Finding]:
     elif child.status == "oom":
         out.append(Finding("out-of-memory", ERROR, f"exceeded the memory limit ({mem} MiB) during stage "
                            f"'{child.stage}' (exit {child.returncode})"))
+    elif child.status == "crashed" and child.returncode == 0:
+        out.append(Finding("crashed", ERROR, f"the child exited with code 0 during stage '{child.stage}' without "
+                           "writing its result: the submission ended the process itself (os._exit / sys.exit / "
+                           "exit() in its code?)"))
     elif child.status == "crashed":
         tail = (child.stderr_tail.strip().splitlines()[-1:] or [""])[0][:300]
         how = f"exit code {child.returncode}"
@@ -259,8 +282,12 @@ def child_findings(child: ChildResult) -> list[Finding]:
 
 def validate_team(entry: TeamEntry, *, year: int | None = None, data: str | Path | None = None,
                   allow_pickle: bool = False, timeout_s: float = DEFAULT_TIMEOUT_S,
-                  memory_mb: int | None = DEFAULT_MEMORY_MB) -> ValidationReport:
-    """Static checks, then the dynamic checks in a sandboxed child (skipped when a file is missing)."""
+                  memory_mb: int | None = DEFAULT_MEMORY_MB, measure: str = "full") -> ValidationReport:
+    """Static checks, then the dynamic checks in a sandboxed child (skipped when a file is missing).
+
+    ``measure`` is ``"official"`` (only what the year's harness measures) or ``"full"`` (both FLOPs
+    counters, robust runtime, data_range on every image).
+    """
     rep = ValidationReport(team=entry.label, entry=entry)
     static = static_checks(entry, allow_pickle)
     fatal = {"model-file-missing", "syntax-error", "checkpoint-missing"}
@@ -273,14 +300,16 @@ def validate_team(entry: TeamEntry, *, year: int | None = None, data: str | Path
                                         "loaded (pass --allow-pickle to unpickle it inside the sandbox)"))
         return rep
     job = {"entry": entry.to_job(), "allow_pickle": allow_pickle, "year": year,
-           "data": str(data) if data else None, "memory_mb": memory_mb}
+           "data": str(data) if data else None, "memory_mb": memory_mb, "measure": measure}
     child = run_in_sandbox(job, timeout_s=timeout_s, memory_mb=memory_mb)
+    rep.isolation = child.limits.get("isolation", "?")
     rep.findings = _merge(static, child_findings(child))
     rep.child_status, rep.stage, rep.wall_s = child.status, child.stage, child.wall_s
     rep.stderr_tail = child.stderr_tail
     if child.result:
         rep.metrics = child.result.get("metrics", {})
         rep.official = child.result.get("official", {})
+        rep.env = child.result.get("env") or {}
     return rep
 
 
@@ -307,18 +336,25 @@ def validate_submission(
 def format_report(rep: ValidationReport) -> str:
     """Human-readable findings of one team."""
     head = "PASS" if rep.ok else "FAIL"
-    m = rep.metrics
-    lines = [f"{head} {rep.team} ({rep.child_status}, {rep.wall_s:.1f} s)"]
+    m, o = rep.metrics, rep.official
+    child = {"ok": "child finished", "not run": "child not run"}.get(rep.child_status, f"child {rep.child_status}")
+    lines = [f"{head} {rep.team} ({child}, {rep.wall_s:.1f} s, isolation: {rep.isolation})"]
     if "params" in m:
         before = m.get("params_before_forward")
         extra = f", before first forward {before}" if before != m["params"] else ""
         lines.append(f"  params {m['params']}{extra}")
-    if "fvcore_flops_lr256" in m:
-        lines.append(f"  FLOPs (fvcore, 1x3x256x256) {m['fvcore_flops_lr256'] / 1e9:.4f} G; conv MACs (hooks) "
-                     f"{m['conv_macs_lr256'] / 1e9:.4f} G; activations {m['activations_lr256'] / 1e6:.4f} M; "
-                     f"convs {m['convs_lr256']}")
+    if "conv_macs_lr256" in m:
+        fv = m.get("fvcore_flops_lr256")
+        lines.append(f"  FLOPs (fvcore, 1x3x256x256) {'-' if fv is None else f'{fv / 1e9:.4f} G'}; NTIRE hook "
+                     f"FLOPs {m['ntire22_hook_flops_lr256'] / 1e9:.4f} G; conv MACs {m['conv_macs_lr256'] / 1e9:.4f} G"
+                     f"; activations {m['activations_lr256'] / 1e6:.4f} M; convs {m['convs_lr256']}")
     if "check_psnr" in m:
         lines.append(f"  check image PSNR {m['check_psnr']:.2f} dB (bicubic {m['check_psnr_bicubic']:.2f} dB)")
+    for split in ("valid", "test"):
+        if f"{split}_ave_psnr" in o:
+            lines.append(f"  {split}: PSNR {o[f'{split}_ave_psnr']:.4f} dB, runtime {o[f'{split}_ave_runtime']:.2f} ms"
+                         f" per image ({len(o.get(f'{split}_psnr', []))} images, {m.get('eval_device', '?')}, "
+                         f"{m.get('threads', '?')} thread(s))")
     for f in rep.findings:
         lines.append(f"  [{f.severity}] {f.code}: {f.message}")
     return "\n".join(lines)

@@ -6,11 +6,20 @@ with where it happened) and writes every finding plus the measured figures to RE
 atomically. Untrusted checkpoints are read with ``torch.load(weights_only=True)``; only an explicit
 ``allow_pickle`` job loads them with ``weights_only=False``, and only here, inside the child.
 
+Order of work, as the official harness: build the model (positional ``args`` and ``kwargs``), load
+the checkpoint (``load_state_dict``, or the team's loader method), run the manifest's ``post_load``
+steps (``repa()``, ``switch_deploy()`` on every module that has it, ...), then measure: every
+figure (params, FLOPs, activations, convs, PSNR, runtime) is taken on the post-load network.
+
 Dynamic checks on a synthetic 48x64 LR image (HR 192x256, uint8, bicubic-downscaled with
-antialiasing): output shape (1, 3, 256, 256), float32, finite, deterministic; parameters before and
-after the first forward; PSNR with the declared data_range vs the other range (NTIRE convention:
-input ``uint8 / (255 / data_range)``, output ``clamp(0, range) * 255 / range``, rounded, RGB PSNR,
-border 4); fvcore total vs conv MACs seen by forward hooks on a 1x3x256x256 input.
+antialiasing), run through the team's forward (whole, tiled or pad-and-crop): output shape
+(1, 3, 192, 256), float32, finite, deterministic; parameters before and after the first forward;
+PSNR with the declared data_range vs the other range (NTIRE convention: input
+``uint8 / (255 / data_range)``, output quantised as :mod:`bench.quality`, RGB PSNR of
+:mod:`bench.metrics`, border 4). Counting on a 1x3x256x256 input: the NTIRE hook counter
+(:mod:`bench.complexity.ntire`: activations, convs, 2022/2023 FLOPs) and fvcore
+(:func:`bench.complexity.counters.fvcore_count`, 2024-2026 FLOPs). A counter that fails leaves its
+figure ``None`` with a finding; the year's headline FLOPs missing is an error.
 """
 
 from __future__ import annotations
@@ -78,6 +87,8 @@ def _where(exc: BaseException, model_file: str) -> str:
 
 
 def _import_model(c: Checks, entry: dict[str, Any]):
+    from .validate import dependency_hint
+
     model_file = entry["model_file"]
     root = Path(entry["root"])
     for p in (str(Path(model_file).parent), str(root)):  # official repos import `from models.x import ...`
@@ -105,7 +116,7 @@ def _import_model(c: Checks, entry: dict[str, Any]):
     except ModuleNotFoundError as exc:
         c.add("missing-dependency", ERROR,
               f"importing {Path(model_file).name} fails: package {exc.name!r} is not installed "
-              f"(pip install it, or remove the import if it is unused){_where(exc, model_file)}", stop=True)
+              f"({dependency_hint(str(exc.name).split('.')[0])}){_where(exc, model_file)}", stop=True)
     except Exception as exc:
         c.add("import-error", ERROR, f"importing {Path(model_file).name} raised {_last_line(exc)}"
               f"{_where(exc, model_file)}", stop=True)
@@ -141,11 +152,14 @@ def _build(c: Checks, module, entry: dict[str, Any]):
 
     handle = nn.modules.module.register_module_forward_hook(count)
     nn.Module.cuda, torch.Tensor.cuda = mod_cuda, t_cuda  # type: ignore[method-assign]
+    args = entry.get("args") or []
     try:
-        model = cls(**entry["kwargs"])
+        model = cls(*args, **entry["kwargs"])
     except Exception as exc:
-        c.add("constructor-error", ERROR, f"{entry['class_name']}(**{entry['kwargs']}) raised {_last_line(exc)}"
-              f"{_where(exc, entry['model_file'])}; check `kwargs` in the manifest", stop=True)
+        _sandbox_blocked(c, exc, "the constructor")
+        c.add("constructor-error", ERROR, f"{entry['class_name']}(*{args}, **{entry['kwargs']}) raised "
+              f"{_last_line(exc)}{_where(exc, entry['model_file'])}; check `args` / `kwargs` in the manifest",
+              stop=True)
     finally:
         nn.Module.cuda, torch.Tensor.cuda = orig_mod_cuda, orig_t_cuda  # type: ignore[method-assign]
         handle.remove()
@@ -154,9 +168,73 @@ def _build(c: Checks, module, entry: dict[str, Any]):
               f"{sorted(set(cuda_calls))[:5]}); remove it, the harness moves the model to the device")
     if forwards[0]:
         c.add("forward-in-constructor", WARNING, f"the constructor runs {forwards[0]} module forward call(s) "
-              "(a warm-up): remove it, warm-up outside the timed loop is not allowed")
+              "on some input: a warm-up, or a conversion that traces a dummy input (e.g. TLC's convert()). "
+              "Either way the first timed image no longer pays a cold start; check that it is needed")
     c.metrics["params_constructed"] = sum(p.numel() for p in model.parameters())
     return model
+
+
+_BLOCKED_ERRNOS = {"EROFS": "write outside the scratch folder", "EACCES": "access outside the sandbox",
+                   "EPERM": "operation not permitted in the sandbox", "ENETUNREACH": "network access",
+                   "ECONNREFUSED": "network access", "EHOSTUNREACH": "network access"}
+
+
+def _sandbox_blocked(c: Checks, exc: BaseException, what: str) -> None:
+    """Add a ``sandbox-blocked`` finding when ``exc`` is the sandbox refusing a write or the network."""
+    import errno
+    import socket
+
+    err = exc if isinstance(exc, OSError) else exc.__cause__ or exc.__context__
+    name = errno.errorcode.get(getattr(err, "errno", None) or -1, "")
+    if isinstance(err, socket.gaierror):
+        name, kind = "EAI", "network access (name resolution)"
+    else:
+        kind = _BLOCKED_ERRNOS.get(name)
+    if kind and c.job.get("isolation") not in (None, "process-only"):
+        c.add("sandbox-blocked", ERROR, f"{what} attempted {kind} and the sandbox refused it ({name}: "
+              f"{str(err)[:200]})")
+
+
+def _unpickle(c: Checks, path: str, exc: BaseException):
+    """``--allow-pickle``: unpickle with ``weights_only=False`` (inside the sandbox only)."""
+    import torch
+
+    iso = c.job.get("isolation") or "process-only"
+    c.add("pickle-allowed", WARNING, f"{Path(path).name} pickles code or modules; --allow-pickle was given, so it "
+          f"was unpickled with weights_only=False, which runs that code (isolation: {iso})")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc2:
+        _sandbox_blocked(c, exc2, "unpickling the checkpoint")
+        c.add("checkpoint-unreadable", ERROR, f"{Path(path).name}: unpickling with weights_only=False raised "
+              f"{_last_line(exc2)}", stop=True)
+
+
+def _select_state(c: Checks, obj: Mapping, name: str, key: str | None) -> Mapping:
+    import torch
+
+    if key:
+        if key not in obj:
+            c.add("state-dict-key", ERROR, f"{name} has no key {key!r}; top-level keys: "
+                  f"{sorted(map(str, obj))[:10]}; fix `key` in the manifest", stop=True)
+        return obj[key]
+    if all(torch.is_tensor(v) for v in obj.values()):
+        return obj
+    nested = [k for k in _NESTING if k in obj and isinstance(obj[k], Mapping)]
+    if not nested:
+        c.add("state-dict-key", ERROR, f"{name} is not a flat state dict and has none of the "
+              f"usual nesting keys {list(_NESTING)}; top-level keys: {sorted(map(str, obj))[:10]}", stop=True)
+    if "params" in nested and "params_ema" in nested:
+        a, b = obj["params"], obj["params_ema"]
+        diffs = [float((a[k].float() - b[k].float()).abs().max()) for k in a
+                 if k in b and torch.is_tensor(a[k]) and torch.is_tensor(b[k]) and a[k].shape == b[k].shape
+                 and a[k].numel()]
+        c.add("state-dict-key", WARNING, f"{name} holds both 'params' and 'params_ema' (weights differ by up to "
+              f"{max(diffs, default=0.0):.3g}) and the manifest declares no key: {nested[0]!r} was loaded. "
+              "Declare key = \"params\" or key = \"params_ema\" as the official branch loads it")
+    else:
+        c.add("state-dict-key", INFO, f"state dict found under {nested[0]!r}; declare key = \"{nested[0]}\"")
+    return obj[nested[0]]
 
 
 def _load_checkpoint(c: Checks, model, entry: dict[str, Any]) -> None:
@@ -168,6 +246,19 @@ def _load_checkpoint(c: Checks, model, entry: dict[str, Any]) -> None:
               "model_zoo/team<id>_<name>.(pth|pt|ckpt)", stop=True)
     if not Path(path).is_file():
         c.add("checkpoint-missing", ERROR, f"checkpoint {path} does not exist", stop=True)
+    loader = next((s["load"] for s in entry.get("post_load") or [] if "load" in s), None)
+    if loader:  # the official branch calls model.<loader>(path) instead of load_state_dict
+        fn = getattr(model, loader, None)
+        if not callable(fn):
+            c.add("post-load-error", ERROR, f"post_load load step: the model has no method {loader!r}", stop=True)
+        try:
+            fn(path)
+        except Exception as exc:
+            _sandbox_blocked(c, exc, f"model.{loader}(path)")
+            c.add("post-load-error", ERROR, f"model.{loader}({Path(path).name!r}) raised {_last_line(exc)}"
+                  f"{_where(exc, entry['model_file'])}", stop=True)
+        c.metrics["loaded_with"] = f"model.{loader}(checkpoint path)"
+        return
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -180,27 +271,13 @@ def _load_checkpoint(c: Checks, model, entry: dict[str, Any]) -> None:
             c.add("pickled-objects", ERROR, f"{Path(path).name} is refused by torch.load(weights_only=True): it "
                   f"pickles objects other than tensors ({str(exc).strip().splitlines()[0][:200]}). Re-save it as "
                   "a plain state dict: torch.save(model.state_dict(), path)", stop=True)
-        c.add("pickle-allowed", WARNING, f"{Path(path).name} pickles code or modules; unpickled with "
-              "weights_only=False inside the sandbox because --allow-pickle was given")
-        obj = torch.load(path, map_location="cpu", weights_only=False)
+        obj = _unpickle(c, path, exc)
     if isinstance(obj, torch.nn.Module):
         obj = obj.state_dict()
     if not isinstance(obj, Mapping):
         c.add("checkpoint-unreadable", ERROR, f"{Path(path).name} holds a {type(obj).__name__}, not a state dict",
               stop=True)
-    key = entry.get("key")
-    if key:
-        if key not in obj:
-            c.add("state-dict-key", ERROR, f"{Path(path).name} has no key {key!r}; top-level keys: "
-                  f"{sorted(map(str, obj))[:10]}; fix `key` in the manifest", stop=True)
-        obj = obj[key]
-    elif not all(torch.is_tensor(v) for v in obj.values()):
-        nested = [k for k in _NESTING if k in obj and isinstance(obj[k], Mapping)]
-        if not nested:
-            c.add("state-dict-key", ERROR, f"{Path(path).name} is not a flat state dict and has none of the "
-                  f"usual nesting keys {list(_NESTING)}; top-level keys: {sorted(map(str, obj))[:10]}", stop=True)
-        c.add("state-dict-key", INFO, f"state dict found under {nested[0]!r}; declare key = \"{nested[0]}\"")
-        obj = obj[nested[0]]
+    obj = _select_state(c, obj, Path(path).name, entry.get("key"))
     sd = {k: v for k, v in obj.items() if torch.is_tensor(v)}
     prefix = entry.get("strip_prefix") or ""
     if prefix:
@@ -232,6 +309,53 @@ def _load_checkpoint(c: Checks, model, entry: dict[str, Any]) -> None:
         model.load_state_dict(sd, strict=False)
 
 
+def _post_load(c: Checks, model, entry: dict[str, Any]) -> None:
+    """The manifest's ``post_load`` steps (``call`` / ``call_each``), in order, as the official branch."""
+    done = []
+    for step in entry.get("post_load") or []:
+        kind, name = next(iter(step.items()))
+        if kind == "load":
+            continue
+        targets = [model] if kind == "call" else [m for m in list(model.modules()) if hasattr(m, name)]
+        if kind == "call" and not callable(getattr(model, name, None)):
+            c.add("post-load-error", ERROR, f"post_load: the model has no method {name!r}", stop=True)
+        if kind == "call_each" and not targets:
+            c.add("post-load-error", WARNING, f"post_load call_each {name!r}: no module of the model has it "
+                  "(nothing was called)")
+        try:
+            for m in targets:
+                getattr(m, name)()
+        except Exception as exc:
+            _sandbox_blocked(c, exc, f"post_load {name}()")
+            c.add("post-load-error", ERROR, f"post_load {kind} {name}() raised {_last_line(exc)}"
+                  f"{_where(exc, entry['model_file'])}", stop=True)
+        done.append(f"{kind} {name} ({len(targets)} module(s))")
+    if done:
+        c.metrics["post_load"] = done
+
+
+def team_forward(model, x, entry: dict[str, Any]):
+    """The team's forward of the official harness: whole image, official tiling, or pad-and-crop.
+
+    ``x`` is ``1x3xHxW`` in the team's data_range; returns ``1x3x4Hx4W``. Tiling is
+    :func:`bench.tiling.forward_tiled` with the official NTIRE rule (``stitch="average"``).
+    Pad-and-crop pads right/bottom to a multiple of ``pad_multiple`` (``pad_mode``) and crops the
+    output to ``4H x 4W`` (the official ``forward`` variant of window-attention teams).
+    """
+    import torch.nn.functional as F
+
+    from bench.tiling import forward_tiled
+
+    if entry.get("tile"):
+        return forward_tiled(model, x, 4, int(entry["tile"]), int(entry.get("tile_overlap", 32)), stitch="average")
+    if entry.get("forward") == "pad-crop":
+        m = int(entry.get("pad_multiple") or 16)
+        h, w = x.shape[-2:]
+        x = F.pad(x, (0, (m - w % m) % m, 0, (m - h % m) % m), mode=entry.get("pad_mode") or "reflect")
+        return model(x)[..., : 4 * h, : 4 * w]
+    return model(x)
+
+
 def check_image(h: int = LR_H, w: int = LR_W):
     """Deterministic synthetic HR image (uint8, 1x3x4s x4s) with smooth regions and edges, and its LR."""
     import torch
@@ -255,11 +379,17 @@ def check_image(h: int = LR_H, w: int = LR_W):
 
 
 def psnr_ntire(out, hr, data_range: float, border: int = 4) -> float:
-    """NTIRE PSNR: output clamp(0, range)*255/range, rounded; RGB, border 4, float64."""
-    sr = (out.detach().double().clamp(0, data_range) * (255.0 / data_range)).round()
-    d = (sr - hr.double())[..., border:-border, border:-border]
-    mse = float((d ** 2).mean())
-    return float("inf") if mse == 0 else 20 * math.log10(255.0 / math.sqrt(mse))
+    """NTIRE ``test_demo.py`` PSNR of a model output (``1x3xHxW`` in ``data_range``) against ``hr``.
+
+    ``hr`` holds 0-255 integer values (tensor ``1x3xHxW``/``3xHxW`` or ``HxWx3`` array). The output is
+    quantised as :mod:`bench.quality` (clamp, scale to 0-255, round) and compared with
+    :func:`bench.metrics.psnr` on RGB with a ``border``-pixel crop (dB, float64).
+    """
+    from bench.metrics import prepare, psnr
+    from bench.quality import _quantize
+
+    sr = _quantize(out.detach()[0] if out.dim() == 4 else out.detach(), data_range)
+    return psnr(prepare(sr.cpu(), "RGB", border), prepare(hr, "RGB", border))
 
 
 def _forward_checks(c: Checks, model, entry: dict[str, Any]) -> None:
@@ -279,7 +409,7 @@ def _forward_checks(c: Checks, model, entry: dict[str, Any]) -> None:
     def run(x):
         try:
             with torch.no_grad():
-                return model(x)
+                return team_forward(model, x, entry)
         except Exception as exc:
             if _is_oom(exc):
                 c.add("out-of-memory", ERROR, f"forward on a 1x3x{LR_CHECK} input ran out of memory "
@@ -326,7 +456,7 @@ def _forward_checks(c: Checks, model, entry: dict[str, Any]) -> None:
     other = 255.0 if dr == 1.0 else 1.0
     out_o = run(lr / (255.0 / other))
     psnr_other = psnr_ntire(out_o.float(), hr, other) if torch.is_tensor(out_o) and out_o.shape == out.shape else None
-    bic = F.interpolate(lr / 255.0, scale_factor=4, mode="bicubic", align_corners=False)
+    bic = F.interpolate(lr / 255.0, scale_factor=4, mode="bicubic", align_corners=False)  # a reference level
     psnr_bic = psnr_ntire(bic, hr, 1.0)
     c.metrics.update(check_psnr=psnr_decl, check_psnr_other_range=psnr_other, check_psnr_bicubic=psnr_bic)
     if psnr_other is not None and psnr_other > psnr_decl + 3.0:
@@ -339,54 +469,48 @@ def _forward_checks(c: Checks, model, entry: dict[str, Any]) -> None:
 
 
 def _count(c: Checks, model, entry: dict[str, Any]) -> None:
-    """Conv hooks (NTIRE activations/convs, conv MACs) and fvcore total on 1x3x256x256."""
+    """NTIRE hook counter (activations, convs, 2022/23 FLOPs) and fvcore total on 1x3x256x256.
+
+    Counts on the post-load model, as the official harness. ``measure`` "official" runs only the
+    year's FLOPs counter; "full" (or no year) runs both.
+    """
     import torch
-    from torch import nn
 
+    from bench.complexity.counters import fvcore_count
+    from bench.complexity.ntire import NtireCounter
+
+    year = c.job.get("year")
+    from .rules import get_rules
+
+    headline = get_rules(year).flops_counter if year else None
+    full = c.job.get("measure", "full") == "full" or headline is None
     x = torch.rand(1, 3, COUNT_SIDE, COUNT_SIDE, generator=torch.Generator().manual_seed(0)) * entry["data_range"]
-    stats = {"macs": 0, "acts": 0, "convs": 0}
-
-    def hook(m, inp, out):
-        stats["convs"] += 1
-        stats["acts"] += out.numel()
-        k = m.weight.shape[2] * m.weight.shape[3]
-        if isinstance(m, nn.ConvTranspose2d):
-            stats["macs"] += inp[0].numel() * k * m.out_channels // m.groups
-        else:
-            stats["macs"] += out.numel() * k * m.in_channels // m.groups
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     try:
-        with torch.no_grad():
+        with NtireCounter(model) as counter, torch.no_grad():
             model(x)
     except Exception as exc:
-        c.add("flops-failed", WARNING, f"forward on 1x3x{COUNT_SIDE}x{COUNT_SIDE} raised {_last_line(exc)}")
+        c.add("flops-failed", ERROR, f"forward on 1x3x{COUNT_SIDE}x{COUNT_SIDE} raised {_last_line(exc)}: "
+              "params are known, FLOPs / activations / convs are not")
         return
-    finally:
-        for h in handles:
-            h.remove()
-    c.metrics.update(conv_macs_lr256=stats["macs"], activations_lr256=stats["acts"], convs_lr256=stats["convs"])
+    n = counter.counts
+    stats = {"macs": n.conv_flops, "acts": n.activations, "convs": n.convs}
+    c.metrics.update(conv_macs_lr256=stats["macs"], activations_lr256=stats["acts"], convs_lr256=stats["convs"],
+                     ntire22_hook_flops_lr256=n.flops)
+    c.official.update(activations=stats["acts"] / 1e6, num_conv=stats["convs"])
+    if headline == "hook":
+        c.official["flops"] = n.flops / 1e9
+    if not (full or headline == "fvcore"):
+        return
     try:
-        import logging
-
-        from fvcore.nn import FlopCountAnalysis
-
-        logging.getLogger("fvcore").setLevel(logging.ERROR)
-        fca = FlopCountAnalysis(model, x)
-        fca.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
-        total = int(fca.total())
-        unsupported = dict(fca.unsupported_ops())
+        fv = fvcore_count(model, (x,), shape_only=False)
     except Exception as exc:
-        c.add("flops-failed", WARNING, f"fvcore FlopCountAnalysis failed: {_last_line(exc)}")
+        c.add("flops-failed", ERROR if headline == "fvcore" else WARNING,
+              f"fvcore FlopCountAnalysis failed: {_last_line(exc)}; fvcore FLOPs not reported")
         return
+    total, unsupported = fv.total, fv.unsupported
     c.metrics.update(fvcore_flops_lr256=total, fvcore_unsupported=unsupported)
-    c.official.update(flops=total / 1e9, activations=stats["acts"] / 1e6, num_conv=stats["convs"])
-    year = c.job.get("year")
-    if year:
-        from .rules import get_rules
-
-        if get_rules(year).flops_counter == "hook":
-            _hook_flops(c, model, stats["macs"])
+    if headline in (None, "fvcore"):
+        c.official["flops"] = total / 1e9
     _fvcore_undercount(c, model, x, total, stats["macs"], unsupported)
     heavy = {k: v for k, v in unsupported.items() if not k.startswith(("aten::add", "aten::mul", "aten::sub",
                                                                          "aten::div", "aten::clamp"))}
@@ -435,29 +559,6 @@ def suite_imports(root: str | Path):
         sys.path[:] = saved_path
 
 
-def _hook_flops(c: Checks, model, conv_macs: int) -> None:
-    """NTIRE 2022/2023 FLOPs (hook counter: conv MACs + activation/BN elements) via bench.complexity."""
-    try:
-        with suite_imports(c.job["entry"]["root"]):
-            from bench.complexity import measure_complexity
-    except ImportError:
-        c.official["flops"] = conv_macs / 1e9
-        c.add("not-available", INFO, "bench.complexity is not installed: the 2022/2023 hook counter is "
-              "approximated by conv MACs only (activation elements not added)")
-        return
-    try:
-        rec = measure_complexity(model, 4)
-        flops = getattr(rec, "ntire22_hook_flops_lr256", None)
-    except Exception as exc:
-        flops = None
-        c.add("flops-failed", WARNING, f"bench.complexity.measure_complexity failed: {_last_line(exc)}")
-    if flops is not None:
-        c.metrics["ntire22_hook_flops_lr256"] = int(flops)
-        c.official["flops"] = flops / 1e9
-    else:
-        c.official["flops"] = conv_macs / 1e9
-
-
 def run_job(job: dict[str, Any], stage_path: Path) -> dict[str, Any]:
     """Run every dynamic check of one team; returns the JSON-ready result."""
     c = Checks(job, stage_path)
@@ -465,7 +566,16 @@ def run_job(job: dict[str, Any], stage_path: Path) -> dict[str, Any]:
     c.stage("import torch")
     import torch
 
+    # the suite's own modules first: the submission's `models` package must not shadow them
+    import bench.complexity.counters  # noqa: F401
+    import bench.complexity.ntire  # noqa: F401
+    import bench.data  # noqa: F401
+    import bench.metrics  # noqa: F401
+    import bench.quality  # noqa: F401
+    import bench.tiling  # noqa: F401
+
     torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1") or 1)))
+    c.metrics["threads"] = torch.get_num_threads()
     model = None
     try:
         c.stage("import model file")
@@ -474,6 +584,8 @@ def run_job(job: dict[str, Any], stage_path: Path) -> dict[str, Any]:
         model = _build(c, module, entry).cpu()  # checks run on CPU whatever the constructor did
         c.stage("load checkpoint")
         _load_checkpoint(c, model, entry)
+        c.stage("post-load steps")
+        _post_load(c, model, entry)
         c.stage("forward")
         _forward_checks(c, model, entry)
         c.stage("count")
@@ -487,8 +599,14 @@ def run_job(job: dict[str, Any], stage_path: Path) -> dict[str, Any]:
     except _Stop:
         pass
     c.stage("done")
+    try:
+        from bench.env import environment
+
+        env = environment(device=c.metrics.get("eval_device") or "cpu")
+    except Exception as exc:  # the figures stand without it; say why it is missing
+        env = {"torch": torch.__version__, "error": f"bench.env.environment failed: {_last_line(exc)}"}
     return {"findings": [f.to_dict() for f in c.findings], "metrics": c.metrics, "official": c.official,
-            "torch": torch.__version__}
+            "torch": torch.__version__, "env": env}
 
 
 def main(argv: list[str] | None = None) -> int:

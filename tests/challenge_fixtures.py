@@ -218,3 +218,280 @@ def make_single(root: Path, team_id: str = "01", name: str = "Tiny", variant: st
         f'id = "{team_id}"\nname = "{name}"\nclass = "TinySR"\nkey = "params"\ndata_range = 1.0\n'
     )
     return root
+
+
+REPARAM = '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class RepConv(nn.Module):
+    """3x3 conv with a parallel 1x1 branch; switch_deploy() folds the 1x1 into the 3x3 centre tap."""
+
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv3 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.conv1 = nn.Conv2d(cin, cout, 1)
+        self.deployed = False
+
+    def forward(self, x):
+        return self.conv3(x) if self.deployed else self.conv3(x) + self.conv1(x)
+
+    def switch_deploy(self):
+        self.conv3.weight.data[:, :, 1, 1] += self.conv1.weight.data[:, :, 0, 0]
+        self.conv3.bias.data += self.conv1.bias.data
+        del self.conv1
+        self.deployed = True
+
+
+class RepSR(nn.Module):
+    def __init__(self, channels=8, note="x"):
+        super().__init__()
+        assert note is None, "the manifest's null must arrive as None"
+        self.head = RepConv(3, channels)
+        self.tail = nn.Conv2d(channels, 3 * 16, 3, padding=1)
+        self.up = nn.PixelShuffle(4)
+
+    def forward(self, x):
+        base = F.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False)
+        return base + self.up(self.tail(torch.relu(self.head(x))))
+
+    def load_weights(self, path):
+        self.load_state_dict(torch.load(path, weights_only=True)["net"], strict=True)
+
+    def fuse(self):
+        for m in self.modules():
+            if isinstance(m, RepConv):
+                m.switch_deploy()
+'''
+
+
+def reparam_state(channels: int = 8) -> dict[str, torch.Tensor]:
+    """Unfused RepSR weights: small random head (both branches), small random tail."""
+    g = torch.Generator().manual_seed(3)
+    return {
+        "head.conv3.weight": torch.randn(channels, 3, 3, 3, generator=g) * 0.1,
+        "head.conv3.bias": torch.randn(channels, generator=g) * 0.01,
+        "head.conv1.weight": torch.randn(channels, 3, 1, 1, generator=g) * 0.1,
+        "head.conv1.bias": torch.randn(channels, generator=g) * 0.01,
+        "tail.weight": torch.randn(48, channels, 3, 3, generator=g) * 1e-3,
+        "tail.bias": torch.zeros(48),
+    }
+
+
+OFFSET = '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class OffsetSR(nn.Module):
+    """Bicubic x4 plus a learned constant, trained on inputs in [0, 1] (the constant is 6/255)."""
+
+    def __init__(self):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return F.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False) + self.bias
+'''
+
+
+def write_offset_data(root: Path, year_prefix: str = "DIV2K_LSDIR", n: int = 2) -> None:
+    """NTIRE-layout images whose HR is torch-bicubic(LR) + 6 grey levels (+-1 noise): a model trained
+    on [0, 1] input that adds 6/255 is near perfect in range 1.0 and 6 levels off in range 255."""
+    import numpy as np
+    import torch.nn.functional as F
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    for split, count in (("valid", n), ("test", 1)):
+        hr_dir, lr_dir = root / f"{year_prefix}_{split}_HR", root / f"{year_prefix}_{split}_LR"
+        hr_dir.mkdir(parents=True)
+        lr_dir.mkdir(parents=True)
+        for i in range(count):
+            yy, xx = np.mgrid[0:16, 0:17]
+            wave = np.sin(xx / 3.0 + i)[..., None] * np.cos(yy / 4.0)[..., None]
+            lr = 120 + 50 * wave + rng.normal(0, 4, (16, 17, 3))
+            lr = np.clip(lr, 40, 200).astype(np.uint8)
+            up = F.interpolate(torch.from_numpy(lr / 255.0).permute(2, 0, 1)[None].float(), scale_factor=4,
+                               mode="bicubic", align_corners=False)
+            hr = np.round(up[0].permute(1, 2, 0).numpy().clip(0, 1) * 255) + 6 + rng.integers(-1, 2, (64, 68, 3))
+            name = f"{i + 1:04d}"
+            Image.fromarray(lr).save(lr_dir / f"{name}x4.png")
+            Image.fromarray(hr.clip(0, 255).astype(np.uint8)).save(hr_dir / f"{name}.png")
+
+
+HOSTILE = "import socket\nimport subprocess\nimport sys\n" + TINY + '''
+
+class WriteSR(TinySR):
+    """Writes a file outside its scratch folder while being built."""
+
+    def __init__(self, target):
+        super().__init__()
+        with open(target, "w") as f:
+            f.write("escaped the sandbox")
+
+
+class NetSR(TinySR):
+    """Opens a TCP connection while being built."""
+
+    def __init__(self, port):
+        super().__init__()
+        socket.create_connection(("127.0.0.1", port), timeout=5).sendall(b"leak")
+
+
+class SpawnSR(TinySR):
+    """Starts a daemon (own session) that would outlive the evaluation."""
+
+    def __init__(self, marker):
+        super().__init__()
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", marker], start_new_session=True,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+'''
+
+
+class EvilNet:
+    """Unpickling this object opens a TCP connection to ``port`` on the loopback interface."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def __reduce__(self):
+        import socket
+
+        return (socket.create_connection, (("127.0.0.1", self.port), 5))
+
+
+# Excerpts in the style of the official NTIRE ESR test_demo.py files (written for these tests).
+DEMO_2025 = '''import os.path
+import torch
+from torch.nn import functional as F
+
+
+def select_model(args, device):
+    model_id = args.model_id
+    if model_id == 0:
+        from models.team00_Base import BaseNet
+        name, data_range = f"{model_id:02}_Base_baseline", 1.0
+        model_path = os.path.join('model_zoo', 'team00_base.pth')
+        model = BaseNet()
+        model.load_state_dict(torch.load(model_path), strict=True)
+    elif model_id == 1:
+        pass
+    elif model_id == 7:
+        from models.team07_RepA import RepA
+        name, data_range = f"{model_id:02}_RepA", 1.0
+        model_path = os.path.join('model_zoo', 'team07_RepA.pth')
+        model = RepA(fea_ch=32, mode='deploy', mean=[0.4, 0.5, 0.6], extra=None)
+        model.load_state_dict(torch.load(model_path)["params"], strict=True)
+        for module in model.modules():
+            if hasattr(module, 'switch_deploy'):
+                module.switch_deploy()
+    elif model_id == 12:
+        import importlib
+        model_module = importlib.import_module(f'models.team{model_id:02}_Span')
+        name, data_range = f"{model_id:02}_Span", 1.0
+        model = getattr(model_module, 'SpanLite')(3, 3, upscale=4, feature_channels=28).eval().to(device)
+        model_path = os.path.join('model_zoo', f'team12_span.pth')
+        stat_dict = torch.load(model_path)['params_ema']
+        model.load_state_dict(stat_dict, strict=False)
+    elif model_id == 20:
+        from models.team20_Loader import MambaLite
+        name, data_range = f"{model_id:02}_MambaLite", 1.0
+        model_path = os.path.join('model_zoo', 'team20_mamba.pth')
+        model = MambaLite()
+        model.load_weights(model_path)
+    elif model_id == 21:
+        from models.team21_Pkg.arch import PkgNet
+        name, data_range = f"{model_id:02}_PkgNet", 255.0
+        model_path = './model_zoo/team21_pkg.pt'
+        model = PkgNet()
+        state_dict = torch.load(model_path)
+        model.load_state_dict(state_dict['params'])
+        model.repa()
+        model = model.cuda()
+    elif model_id == 22:
+        from models.team22_Odd import OddNet
+        name, data_range = f"{model_id:02}_Odd", 1.0
+        model_path = os.path.join('model_zoo', 'team22_odd.pth')
+        model = OddNet(cfg=build_config())
+        model.load_state_dict(torch.load(model_path), strict=True)
+        model.half()
+        model.set_mode('fast')
+    else:
+        raise NotImplementedError(f"Model {model_id} is not implemented.")
+    model.eval()
+    tile = None
+    return model, name, data_range, tile
+
+
+def forward(img_lq, model, tile=None, tile_overlap=32, scale=4):
+    return model(img_lq)
+
+
+if __name__ == "__main__":
+    import argparse
+    parser = argparse.ArgumentParser("NTIRE2025-EfficientSR")
+'''
+
+DEMO_2024 = '''import os.path
+import torch
+from torch.nn import functional as F  # for team 34
+
+
+def select_model(args, device):
+    model_id = args.model_id
+    if model_id == 0:
+        from models.team00_RLFN import RLFN_Prune
+        name, data_range = f"{model_id:02}_RLFN_baseline", 255.0
+        model_path = os.path.join('model_zoo', 'team00_rlfn.pth')
+        model = RLFN_Prune()
+        model.load_state_dict(torch.load(model_path), strict=True)
+    elif model_id == 18:
+        from models.team18_Win import WinSR
+        name, data_range = f"{model_id:02}_WinSR", 1.0
+        model_path = os.path.join('model_zoo', 'team18_win.pth')
+        model = WinSR(depths=(6, 4), head_dim=None, img_range=1., window_size=16)
+        model.load_state_dict(torch.load(model_path)['params_ema'], strict=True)
+        tile = 256
+    elif model_id == 25:
+        from models.team25_Dp import DpNet
+        name, data_range = f"{model_id:02}_DpNet", 1.0
+        model_path = os.path.join('model_zoo', 'team25_dp.pth')
+        model = DpNet()
+        state_dict = torch.load(model_path)
+        new_state_dict = dict()
+        for k, v in state_dict.items():
+            new_state_dict[k.replace("module.", "")] = v
+        model.load_state_dict(new_state_dict, strict=True)
+    elif model_id == 34:
+        from models.team34_Craft import Craft
+        name, data_range = f"{model_id:02}_Craft", 255.0
+        model_path = os.path.join('model_zoo', 'team34_craft.pth')
+        model = Craft(upscale=4, window_size=16)
+        loadnet = torch.load(model_path)
+        if 'params_ema' in loadnet:
+            keyname = 'params_ema'
+        else:
+            keyname = 'params'
+        model.load_state_dict(loadnet[keyname], strict=True)
+    else:
+        raise NotImplementedError(f"Model {model_id} is not implemented.")
+    return model, name, data_range, None
+
+
+def forward_team34(img_lq, model, tile=None, tile_overlap=32, scale=4):
+    window_size = 16
+    _, _, h, w = img_lq.size()
+    mod_pad_h = (window_size - h % window_size) % window_size
+    mod_pad_w = (window_size - w % window_size) % window_size
+    img = F.pad(img_lq, (0, mod_pad_w, 0, mod_pad_h), 'reflect')
+    output = model(img)
+    return output[:, :, :h * scale, :w * scale]
+
+
+def main(args):
+    utils_logger.logger_info("NTIRE2024-EfficientSR", log_path="NTIRE2024-EfficientSR.log")
+'''

@@ -22,7 +22,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, help="folder with the year's valid/test HR+LR folders (full evaluation)")
     p.add_argument("--teams", nargs="*", default=None, help="only these team ids / names")
     p.add_argument("--allow-pickle", action="store_true",
-                   help="unpickle checkpoints that hold code/modules (only inside the sandboxed child)")
+                   help="unpickle checkpoints that hold code/modules with weights_only=False: this RUNS the code "
+                        "they pickle, inside the sandboxed child (see `isolation` in the output)")
     p.add_argument("--timeout", type=float, default=None, help="wall-clock limit per team in seconds (default 300)")
     p.add_argument("--memory-mb", type=int, default=None, help="address-space limit per team (default 8192 MiB)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -51,7 +52,8 @@ def _validate(args: argparse.Namespace) -> int:
     _check_year(args.year)
     try:
         reports = validate_submission(args.submission, teams=args.teams, year=args.year, data=args.data,
-                                      allow_pickle=args.allow_pickle, jobs=args.jobs, **_limits(args))
+                                      allow_pickle=args.allow_pickle, jobs=args.jobs, measure=args.measure,
+                                      **_limits(args))
     except ManifestError as exc:
         raise UserError(str(exc)) from None
     if args.json:
@@ -67,18 +69,24 @@ def _run(args: argparse.Namespace) -> int:
 
     _check_year(args.year)
 
+    from challenge.runner import format_outcome
+
     def show(oc) -> None:
         if not args.json:
-            print(f"{oc.action:<8} {oc.status:<7} {oc.team}  -> {oc.path}", flush=True)
+            print(format_outcome(oc), flush=True)
 
     try:
         outcomes = run_submissions(args.submission, args.out, year=args.year, data=args.data, teams=args.teams,
-                                   force=args.force, allow_pickle=args.allow_pickle, progress=show, **_limits(args))
+                                   force=args.force, allow_pickle=args.allow_pickle, progress=show,
+                                   measure=args.measure, **_limits(args))
     except ManifestError as exc:
         raise UserError(str(exc)) from None
     if args.json:
-        print(json.dumps([{"team": o.team, "action": o.action, "status": o.status, "path": str(o.path)}
-                          for o in outcomes], indent=2))
+        print(json.dumps([{"team": o.team, "action": o.action, "reason": o.reason, "status": o.status,
+                           "path": str(o.path)} for o in outcomes], indent=2))
+    else:
+        counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "below-threshold", "broken")}
+        print(f"{len(outcomes)} team(s): " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     return 0 if all(o.status == "ok" for o in outcomes) else 1
 
 
@@ -103,6 +111,32 @@ def _rank(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from bench.records import atomic_write_text
+    from challenge.importer import ImportError_, import_test_demo, to_toml
+    from challenge.manifest import ManifestError, load_manifest
+
+    try:
+        teams, year = import_test_demo(args.repo)
+    except (ImportError_, OSError, SyntaxError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot import {args.repo}: {exc}") from None
+    year = args.year or year
+    src = Path(args.repo) / "test_demo.py" if Path(args.repo).is_dir() else Path(args.repo)
+    out = Path(args.output) if args.output else src.parent / "submission.toml"
+    if out.exists() and not args.force:
+        raise UserError(f"{out} exists; pass --force to overwrite it")
+    atomic_write_text(out, to_toml(teams, year, src.name))
+    todos = sum(len(t.todos) for t in teams)
+    try:
+        n = len(load_manifest(out).teams)
+    except ManifestError as exc:
+        print(f"wrote {out}, but it does not load yet: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}: {n} team(s) from {len(teams)} branch(es) of {src.name}, year {year or '?'}; "
+          f"{todos} TODO(s) to check", file=sys.stderr)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("challenge", help="validate / run / rank NTIRE ESR submissions", description=__doc__)
     csub = p.add_subparsers(dest="challenge_command", metavar="ACTION", required=True)
@@ -110,13 +144,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     v = csub.add_parser("validate", help="static + sandboxed dynamic checks of a submission")
     _common(v)
     v.add_argument("--jobs", type=int, default=1, help="children at once (ignored with --data)")
+    v.add_argument("--measure", choices=("official", "full"), default="full",
+                   help="official: only what the year's harness measures; full (default): also the other FLOPs "
+                        "counter, a robust-mode runtime and the data_range check on every image")
     v.set_defaults(func=_validate)
 
     r = csub.add_parser("run", help="validate/evaluate every team, one JSON record each (resumable)")
     _common(r)
     r.add_argument("--out", required=True, help="output root; records go to <out>/challenge/<team>.json")
-    r.add_argument("--force", action="store_true", help="recompute teams that already have a record")
+    r.add_argument("--force", action="store_true",
+                   help="recompute every team (without it, records of the same identity are reused)")
+    r.add_argument("--measure", choices=("official", "full"), default="official",
+                   help="official (default): only what the year's harness measures; full: also the other FLOPs "
+                        "counter, a robust-mode runtime and the data_range check on every image")
     r.set_defaults(func=_run)
+
+    i = csub.add_parser("import", help="translate an official test_demo.py into a submission.toml (static, "
+                                       "never executed)")
+    i.add_argument("repo", help="the challenge repository root (holding test_demo.py) or the test_demo.py file")
+    i.add_argument("--year", type=int, default=None, help="challenge year (default: the NTIRE year the file names)")
+    i.add_argument("-o", "--output", default=None, help="manifest to write (default: REPO/submission.toml)")
+    i.add_argument("--force", action="store_true", help="overwrite an existing manifest")
+    i.set_defaults(func=_import)
 
     k = csub.add_parser("rank", help="scores, thresholds and rankings under a year's rules")
     k.add_argument("results", help="a run's output folder (or its challenge/ folder), or an official results.json")

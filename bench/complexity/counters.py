@@ -155,7 +155,7 @@ def _ptflops_ignore_shape_inference() -> Iterator[None]:
 
 def ptflops_count(model: nn.Module, inputs: tuple, *, shape_only: bool) -> int:
     """ptflops 0.7.x ``get_model_complexity_info`` (pytorch backend, functionals counted) -> MACs."""
-    import torch._dynamo  # noqa: F401  (imported before ptflops patches torch.* functions; slow, so only here)
+    import torch._dynamo  # noqa: F401  (5 s to import: only here, before ptflops patches torch.* functions)
     from ptflops import get_model_complexity_info
 
     x = inputs[0]
