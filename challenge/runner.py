@@ -174,8 +174,14 @@ def run_submissions(
     memory_mb: int | None = DEFAULT_MEMORY_MB,
     measure: str = "official",
     progress: Callable[[RunOutcome], None] | None = None,
+    executor: Any = None,
 ) -> list[RunOutcome]:
-    """Validate (and with ``data`` evaluate) every selected team; reuse records of the same identity."""
+    """Validate (and with ``data`` evaluate) every selected team; reuse records of the same identity.
+
+    ``executor`` (bench/executors.py): ``None`` runs the teams one after another here; a ``RayExecutor``
+    runs each team as a Ray task (its sandboxed child on the worker's node; a team timed with ``data``
+    asks for a whole GPU when the executor's device is CUDA). This process writes every record either way.
+    """
     from .sandbox import isolation_mode
 
     manifest = load_manifest(submission)
@@ -183,7 +189,9 @@ def run_submissions(
     data_fp = data_fingerprint(data, year)
     # what changes the numbers; the limits only decide whether a team finishes (timeouts are re-run below)
     settings = {"year": year, "measure": measure, "allow_pickle": bool(allow_pickle), "isolation": isolation_mode()}
-    outcomes = []
+    outcomes: dict[str, RunOutcome] = {}
+    order = [entry.label for entry in manifest.select(teams)]
+    pending = []
     for entry in manifest.select(teams):
         path = record_path(out, entry)
         identity = record_identity(entry, settings, data_fp)
@@ -191,17 +199,45 @@ def run_submissions(
         if rec is not None and (rec.get("child") or {}).get("status") in ("timeout", "oom"):
             rec, reason = None, f"previous run hit a limit ({rec['child']['status']})"
         if rec is not None:
-            oc = RunOutcome(entry.label, "skipped", rec["status"], path, "same identity", rec)
+            outcomes[entry.label] = oc = RunOutcome(entry.label, "skipped", rec["status"], path, "same identity", rec)
+            if progress:
+                progress(oc)
         else:
-            rep = validate_team(entry, year=year, data=data, allow_pickle=allow_pickle, timeout_s=timeout_s,
-                                memory_mb=memory_mb, measure=measure)
-            rec = build_record(rep, year, data, identity, measure)
+            pending.append((entry, path, identity, reason))
+
+    from bench.executors import Job, make_executor
+
+    runner = executor if executor is not None else make_executor("local")
+    # a team measured with --data is timed: under Ray it gets a whole GPU when the cluster times on GPUs
+    timed_on_gpu = bool(data) and str(getattr(runner, "device", "cpu")).startswith("cuda")
+    jobs = [Job(_run_team, (entry, year, data, allow_pickle, timeout_s, memory_mb, measure, identity),
+                gpu=timed_on_gpu, label=entry.label, meta={"i": i})
+            for i, (entry, _path, identity, _reason) in enumerate(pending)]
+    try:
+        for job, rec in runner.map(jobs):
+            entry, path, identity, reason = pending[job.meta["i"]]
+            if rec.get("kind") != "challenge":  # the worker process died (Ray gave up): a broken team
+                rec = {"kind": "challenge", "model": entry.label, "scale": 4, "team": entry.label,
+                       "team_id": entry.team_id, "team_name": entry.name, "year": year, "status": "broken",
+                       "message": rec.get("message", ""), "findings": [], "metrics": {}, "official": {},
+                       "protocol": {"measure": measure}, "identity": identity,
+                       **{k: rec[k] for k in ("node", "device_name") if k in rec}}
             write_json(path, rec)
-            oc = RunOutcome(entry.label, "ran", rec["status"], path, reason, rec)
-        outcomes.append(oc)
-        if progress:
-            progress(oc)
-    return outcomes
+            outcomes[entry.label] = oc = RunOutcome(entry.label, "ran", rec["status"], path, reason, rec)
+            if progress:
+                progress(oc)
+    finally:
+        if executor is None:
+            runner.close()
+    return [outcomes[label] for label in order if label in outcomes]
+
+
+def _run_team(entry: TeamEntry, year: int | None, data: str | Path | None, allow_pickle: bool, timeout_s: float,
+              memory_mb: int | None, measure: str, identity: dict[str, Any]) -> dict[str, Any]:
+    """One team, start to finish (sandboxed child, then its record); runs locally or as a Ray task."""
+    rep = validate_team(entry, year=year, data=data, allow_pickle=allow_pickle, timeout_s=timeout_s,
+                        memory_mb=memory_mb, measure=measure)
+    return build_record(rep, year, data, identity, measure)
 
 
 def format_outcome(oc: RunOutcome) -> str:

@@ -75,12 +75,26 @@ def _run(args: argparse.Namespace) -> int:
         if not args.json:
             print(format_outcome(oc), flush=True)
 
+    executor = None
+    if args.executor != "local" or args.address:
+        import shutil
+
+        from bench.executors import make_executor
+
+        try:  # timing devices: the cluster's GPUs when this machine has them (each timed team gets one)
+            executor = make_executor(args.executor, "cuda" if shutil.which("nvidia-smi") else "cpu",
+                                     address=args.address)
+        except (RuntimeError, ValueError) as exc:
+            raise UserError(f"--executor {args.executor}: {exc}") from None
     try:
         outcomes = run_submissions(args.submission, args.out, year=args.year, data=args.data, teams=args.teams,
                                    force=args.force, allow_pickle=args.allow_pickle, progress=show,
-                                   measure=args.measure, **_limits(args))
+                                   measure=args.measure, executor=executor, **_limits(args))
     except ManifestError as exc:
         raise UserError(str(exc)) from None
+    finally:
+        if executor is not None:
+            executor.close()
     if args.json:
         print(json.dumps([{"team": o.team, "action": o.action, "reason": o.reason, "status": o.status,
                            "path": str(o.path)} for o in outcomes], indent=2))
@@ -154,6 +168,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--out", required=True, help="output root; records go to <out>/challenge/<team>.json")
     r.add_argument("--force", action="store_true",
                    help="recompute every team (without it, records of the same identity are reused)")
+    r.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="run teams one after another here (default) or as Ray tasks (pip install 'esr-bench[ray]')")
+    r.add_argument("--address", default=None,
+                   help="with --executor ray: join this cluster ('auto' or host:port; default: a local one)")
     r.add_argument("--measure", choices=("official", "full"), default="official",
                    help="official (default): only what the year's harness measures; full: also the other FLOPs "
                         "counter, a robust-mode runtime and the data_range check on every image")
