@@ -1,0 +1,302 @@
+"""Fast inference form of AGDN / AGDN-S: same parameters, same checkpoints, outputs within 1e-5.
+
+The AGDN paper closes with "we will focus on optimizing the network runtime": AGDN-S needs a fifth of
+RLFN's arithmetic but runs several times slower, bound by memory traffic and many small operators.
+:class:`FastAGDN` is the reference :class:`models.agdn.AGDN` (same modules, same ``state_dict`` keys,
+so official checkpoints load with ``strict=True``) with an inference-only forward that:
+
+- keeps every feature map in channels-last memory (depth-wise and 1x1 convolutions take oneDNN's
+  NHWC kernels; the channel LayerNorm becomes one fused ``F.layer_norm`` over contiguous channels);
+- runs TLC on NHWC windows: the windows are cut once from the NHWC ``qkv`` map, the Gram matrices of
+  all windows and heads are one batched matmul (heads kept apart by a block-diagonal mask, exact
+  zeros), the window outputs are one batched matmul, and the overlap average uses a count map
+  computed once per (size, window) and cached; the merge adds windows in the reference's order;
+- fuses sibling 1x1 convolutions that read the same input (``cK_d`` with ``cK_r.pw``; MVSA's
+  ``conv_f`` with the four view branches, whose depth-wise convolutions become one grouped conv),
+  up-samples the sum of the two MVSA ranges once (bilinear interpolation is linear), and writes
+  residual/gating arithmetic as in-place ``addcmul``/``mul`` chains.
+
+Numerics: the reordering changes float32 rounding only (max |diff| to the official outputs stays
+below 1e-5 on every shared parity file; see ``tests/test_agdn_fast.py``). Training mode, or a model
+switched to ``train()``, runs the reference forward.
+
+On CUDA, :func:`optimize` can wrap the network in :class:`CUDAGraphForward`, which captures one CUDA
+graph per input shape and replays it (the AGDN forward launches hundreds of small kernels).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .agdn import AGDB, AGDN, AGDN_S_SPEC, AGDN_SPEC, MVSA, RCCA, SGSABlock, SparseGlobalSelfAttention, tlc_windows
+from .common import channel_std, local_variance
+from .registry import register
+
+__all__ = ["FastAGDN", "CUDAGraphForward", "optimize", "tlc_count_map"]
+
+_CL = torch.channels_last
+
+
+def _cl(x: torch.Tensor) -> torch.Tensor:
+    return x.contiguous(memory_format=_CL)
+
+
+def tlc_count_map(h: int, w: int, kernel: int, device: torch.device | str = "cpu",
+                  dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """How many TLC windows cover each pixel: an ``h x w x 1`` tensor (values 1-4 for AGDN's layout).
+
+    The windows are :func:`models.agdn.tlc_windows`'s; the count is accumulated in the same order as the
+    reference merge, so dividing by it gives the reference's average.
+    """
+    k1, k2, corners = tlc_windows(h, w, kernel)
+    count = torch.zeros((h, w, 1), dtype=dtype, device=device)
+    for i, j in corners:
+        count[i : i + k1, j : j + k2] += 1.0
+    return count
+
+
+def _head_mask(channels: int, heads: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    d = channels // heads
+    return torch.block_diag(*[torch.ones(d, d, device=device, dtype=dtype)] * heads)
+
+
+class _CountCache:
+    """Count maps and head masks keyed by shape/device/dtype (tiny; rebuilt on a new size)."""
+
+    def __init__(self) -> None:
+        self._store: dict[tuple, torch.Tensor] = {}
+
+    def get(self, key: tuple, make: Callable[[], torch.Tensor]) -> torch.Tensor:
+        t = self._store.get(key)
+        if t is None:
+            if len(self._store) > 64:
+                self._store.clear()
+            t = self._store[key] = make()
+        return t
+
+
+_CACHE = _CountCache()
+
+
+# ------------------------------------------------------------------------------------------ pieces
+def _fused_pointwise(x: torch.Tensor, convs: list[nn.Conv2d]) -> torch.Tensor:
+    """Several 1x1 convolutions of the same input as one (weights stacked, a missing bias = 0)."""
+    weight = torch.cat([c.weight for c in convs], 0)
+    biases = [c.bias if c.bias is not None else torch.zeros(c.out_channels, dtype=x.dtype, device=x.device)
+              for c in convs]
+    bias = torch.cat(biases) if any(c.bias is not None for c in convs) else None
+    return F.conv2d(x, weight, bias)
+
+
+def _reflect_dw(x: torch.Tensor, dw: nn.Conv2d) -> torch.Tensor:
+    """The reflect-padded depth-wise conv of a BSConvU, on an already point-wise-projected input."""
+    return F.conv2d(F.pad(x, [dw.padding[1]] * 2 + [dw.padding[0]] * 2, mode="reflect"), dw.weight, dw.bias,
+                    dw.stride, 0, dw.dilation, dw.groups)
+
+
+def _distill(b: AGDB, x: torch.Tensor) -> torch.Tensor:
+    """``feature_distillation`` with each step's 1x1 distill conv fused with its BSConv point-wise conv."""
+    dc = b.c1_d.out_channels
+    ds = []
+    h = x
+    for d_conv, r_conv in ((b.c1_d, b.c1_r), (b.c2_d, b.c2_r), (b.c3_d, b.c3_r)):
+        y = _fused_pointwise(h, [d_conv, r_conv.pw])
+        ds.append(F.gelu(y[:, :dc]))
+        r = _reflect_dw(y[:, dc:], r_conv.dw)
+        h = F.gelu(r.add_(h))
+    ds.append(F.gelu(b.c4(h)))
+    return b.c5(torch.cat(ds, dim=1))
+
+
+def _mvsa(m: MVSA, x: torch.Tensor) -> torch.Tensor:
+    """MVSA + its residual: ``x * mask + x``; the five 1x1 convs of ``conv1``'s output run as one."""
+    e = m.body[0]
+    f = e.conv1.out_channels
+    squeezed = e.conv1(x)
+    branches = (e.conv2_1, e.conv2_2, e.conv2_3, e.conv2_4)
+    y = _fused_pointwise(squeezed, [e.conv_f] + [c.pw for c in branches])
+    dw_w = torch.cat([c.dw.weight for c in branches], 0)
+    dw_b = torch.cat([c.dw.bias for c in branches], 0)
+    dw = branches[0].dw
+    z = F.conv2d(F.pad(y[:, f:], [dw.padding[1]] * 2 + [dw.padding[0]] * 2, mode="reflect"), dw_w, dw_b,
+                 dw.stride, 0, dw.dilation, 4 * f)
+    view_max5 = e.maxPooling_1(z[:, :f])
+    view_max7 = e.maxPooling_2(z[:, f : 2 * f])
+    view_var7 = local_variance(z[:, 2 * f : 3 * f], 7, 1)
+    view_var5 = local_variance(z[:, 3 * f :], 5, 1)
+    range1 = e.conv3_1(F.gelu(e.conv_max_1(view_max5 + view_var5)))
+    range2 = e.conv3_2(F.gelu(e.conv_max_2(view_max7 + view_var7)))
+    up = F.interpolate(range1 + range2, (x.size(2), x.size(3)), mode="bilinear", align_corners=False)
+    mask = torch.sigmoid(e.conv4(up.add_(y[:, :f])))
+    return torch.addcmul(x, x, mask)
+
+
+def _rcca(m: RCCA, x: torch.Tensor) -> torch.Tensor:
+    y = F.gelu(m.dwconv(x))
+    g = F.gelu(m.decompose(y))
+    cca = m.cca
+    s = cca.conv_du(channel_std(y) + cca.avg_pool(y))
+    out = (y - g).mul_(m.sigma.scale)
+    return out.addcmul_(y, s).add_(x)
+
+
+def _layer_norm(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    ln = norm.body
+    t = _cl(x).permute(0, 2, 3, 1)
+    return F.layer_norm(t, (t.size(-1),), ln.weight, ln.bias, 1e-5).permute(0, 3, 1, 2)
+
+
+def _sgsa(a: SparseGlobalSelfAttention, x: torch.Tensor) -> torch.Tensor:
+    """SGSA on NHWC windows: one batched Gram, one batched window product, cached count map."""
+    qkv = _cl(a.qkv_dwconv(a.qkv(x)))
+    _, c3, h, w = qkv.shape
+    c = c3 // 3
+    t = qkv.permute(0, 2, 3, 1)  # 1 x H x W x 3C, contiguous
+    tlc = a.tlc
+    if tlc:
+        k1, k2, corners = tlc_windows(h, w, a.tlc_kernel)
+        tlc = len(corners) > 1
+    if tlc:
+        windows = torch.stack([t[0, i : i + k1, j : j + k2] for i, j in corners]).view(len(corners), k1 * k2, c3)
+    else:
+        windows = t.reshape(1, h * w, c3)
+    q, k, v = windows.split(c, dim=-1)  # N x P x C each
+    q = F.normalize(q, dim=1)
+    k = F.normalize(k, dim=1)
+    gram = q.transpose(1, 2) @ k  # N x C x C, all heads at once
+    heads = a.num_heads
+    mask = _CACHE.get(("mask", c, heads, qkv.device, qkv.dtype), lambda: _head_mask(c, heads, qkv.device, qkv.dtype))
+    temp = a.temperature.reshape(heads, 1).repeat_interleave(c // heads, 0)  # C x 1
+    attn = torch.relu(gram * temp).mul_(mask)
+    out = v @ attn.transpose(1, 2)  # N x P x C
+    if not tlc:
+        merged = out.view(1, h, w, c)
+    else:
+        out = out.view(len(corners), k1, k2, c)
+        merged = torch.zeros((1, h, w, c), dtype=out.dtype, device=out.device)
+        for n, (i, j) in enumerate(corners):
+            merged[0, i : i + k1, j : j + k2] += out[n]
+        count = _CACHE.get(("count", h, w, a.tlc_kernel, out.device, out.dtype),
+                           lambda: tlc_count_map(h, w, a.tlc_kernel, out.device, out.dtype))
+        merged = merged.div_(count)
+    return a.project_out(merged.permute(0, 3, 1, 2))
+
+
+def _sgsa_block(m: SGSABlock, x: torch.Tensor) -> torch.Tensor:
+    x = _sgsa(m.restormer_attn, _layer_norm(m.norm3, x)).add_(x)
+    f = m.restormer_ffn
+    gate, value = f.dwconv(f.project_in(_layer_norm(m.norm4, x))).chunk(2, dim=1)
+    return f.project_out(F.gelu(gate).mul_(value)).add_(x)
+
+
+def _block(b: AGDB, x: torch.Tensor) -> torch.Tensor:
+    out = _distill(b, x)
+    if isinstance(b.esa, MVSA):
+        out = _mvsa(b.esa, out)
+    if isinstance(b.cca, RCCA):
+        out = _rcca(b.cca, out)
+    if isinstance(b.ea, SGSABlock):
+        out = _sgsa_block(b.ea, out)
+    return out.add_(x)
+
+
+# ------------------------------------------------------------------------------------------- model
+class FastAGDN(AGDN):
+    """AGDN / AGDN-S with the fast inference forward (same constructor, parameters and checkpoints).
+
+    ``forward(x)``: ``x`` is ``B x 3 x H x W`` in 0-1 (any memory format); returns
+    ``B x 3 x sH x sW`` (channels-last memory). In training mode the reference forward runs.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            return super().forward(x)
+        if x.size(0) != 1 and self.tlc:  # TLC windows are per image, as in the reference
+            return torch.cat([self.forward(x[i : i + 1]) for i in range(x.size(0))], dim=0)
+        mean = self.mean.type_as(x)
+        shallow = self.fea_conv(_cl(x - mean))
+        feats = []
+        h = shallow
+        for n in range(1, self.num_block + 1):
+            h = _block(getattr(self, f"B{n}"), h)
+            feats.append(h)
+        fused = self.c2(F.gelu(self.c1(torch.cat(feats, dim=1))))
+        return self.upsampler(fused.add_(shallow)) + mean
+
+
+class CUDAGraphForward(nn.Module):
+    """Replays a captured CUDA graph of ``net``'s forward, one graph per (shape, dtype, device).
+
+    Inference only (``torch.inference_mode`` inside). The output is a fresh tensor (a clone of the
+    graph's static output). On a CPU input, or with grad enabled for training, it simply calls ``net``.
+    Source of the technique: ``torch.cuda.graphs`` documentation (warm-up on a side stream, capture,
+    ``replay``).
+    """
+
+    def __init__(self, net: nn.Module, warmup: int = 3) -> None:
+        super().__init__()
+        self.net = net
+        self.warmup = int(warmup)
+        self._graphs: dict[tuple, tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor]] = {}
+        for attr in ("esr_spec", "esr_scale", "data_range"):
+            if hasattr(net, attr):
+                setattr(self, attr, getattr(net, attr))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type != "cuda" or self.training:
+            return self.net(x)
+        key = (tuple(x.shape), x.dtype, x.device, x.is_contiguous(memory_format=_CL))
+        entry = self._graphs.get(key)
+        if entry is None:
+            entry = self._graphs[key] = self._capture(x)
+        graph, static_in, static_out = entry
+        static_in.copy_(x)
+        graph.replay()
+        return static_out.clone()
+
+    def _capture(self, x: torch.Tensor) -> tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor]:
+        static_in = x.clone()
+        side = torch.cuda.Stream(device=x.device)
+        side.wait_stream(torch.cuda.current_stream(x.device))
+        with torch.inference_mode(), torch.cuda.stream(side):
+            for _ in range(self.warmup):
+                self.net(static_in)
+        torch.cuda.current_stream(x.device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.inference_mode(), torch.cuda.graph(graph):
+            static_out = self.net(static_in)
+        return graph, static_in, static_out
+
+
+def optimize(model: nn.Module, cuda_graphs: bool = False) -> nn.Module:
+    """The fast inference form of an AGDN / AGDN-S ``model`` (a copy; ``model`` is left as it is).
+
+    Returns a :class:`FastAGDN` in eval mode holding copies of ``model``'s parameters (so the same
+    official checkpoint numbers), keeping its ``esr_spec`` / ``esr_scale`` / ``data_range``;
+    ``cuda_graphs=True`` wraps it in :class:`CUDAGraphForward` (useful on CUDA only).
+    Raises ``TypeError`` for a model that is not an :class:`models.agdn.AGDN`.
+    """
+    if not isinstance(model, AGDN):
+        raise TypeError(f"optimize() takes an AGDN / AGDN-S model, not {type(model).__name__}")
+    fast = copy.deepcopy(model)
+    fast.__class__ = FastAGDN  # same modules and parameters; only the forward differs
+    fast.eval()
+    return CUDAGraphForward(fast) if cuda_graphs else fast
+
+
+# --------------------------------------------------------------------------------------- zoo rows
+def _fast_spec(base):
+    from dataclasses import replace
+
+    return replace(base, name=f"{base.name}-fast", display_name=f"{base.display_name} (fast)",
+                   kwargs={**base.kwargs, "fast": True},
+                   notes=f"{base.notes}; fast inference form (models/agdn_fast.py), same checkpoint")
+
+
+AGDN_FAST_SPEC = register(_fast_spec(AGDN_SPEC))
+AGDN_S_FAST_SPEC = register(_fast_spec(AGDN_S_SPEC), aliases=("agdn_s_fast", "agdns-fast"))
