@@ -129,7 +129,12 @@ def _mvsa(m: MVSA, x: torch.Tensor) -> torch.Tensor:
     view_var5 = local_variance(z[:, 3 * f :], 5, 1)
     range1 = e.conv3_1(F.gelu(e.conv_max_1(view_max5 + view_var5)))
     range2 = e.conv3_2(F.gelu(e.conv_max_2(view_max7 + view_var7)))
-    up = F.interpolate(range1 + range2, (x.size(2), x.size(3)), mode="bilinear", align_corners=False)
+    size = (x.size(2), x.size(3))
+    if range1.shape == range2.shape:  # bilinear up-sampling is linear: one up-sampling of the sum
+        up = F.interpolate(range1 + range2, size, mode="bilinear", align_corners=False)
+    else:  # the two pooled views differ in size on some inputs
+        up = F.interpolate(range1, size, mode="bilinear", align_corners=False)
+        up = up.add_(F.interpolate(range2, size, mode="bilinear", align_corners=False))
     local = _pointwise(squeezed, e.conv_f.weight, e.conv_f.bias)
     mask = torch.sigmoid(_pointwise(up.add_(local), e.conv4.weight, e.conv4.bias))
     return torch.addcmul(x, x, mask)
@@ -318,7 +323,8 @@ def optimize(model: nn.Module, cuda_graphs: bool = False) -> nn.Module:
     """
     if not isinstance(model, AGDN):
         raise TypeError(f"optimize() takes an AGDN / AGDN-S model, not {type(model).__name__}")
-    fast = copy.deepcopy(model)
+    keep = {id(v): v for a in ("esr_spec",) if (v := getattr(model, a, None)) is not None}
+    fast = copy.deepcopy(model, memo=keep)  # the spec is shared, not copied
     fast.__class__ = FastAGDN  # same modules and parameters; only the forward differs
     fast.eval()
     return CUDAGraphForward(fast) if cuda_graphs else fast
