@@ -175,7 +175,7 @@ def profile_forward(
     ``input_size`` is (H, W) of the LR input; ``threads`` the torch CPU threads (``None``: unchanged);
     ``depth`` how many module levels get their own row; ``top`` keeps that many operator rows
     (``None``: all). Raises ``ValueError`` for a bad size / thread count / repeat count; an unavailable
-    CUDA device gives a ``skipped`` record.
+    CUDA device gives a ``skipped`` record, a forward that raises ``RuntimeError`` a ``failed`` one.
     """
     if len(input_size) != 2 or min(input_size) < 1:
         raise ValueError(f"input size must be two positive integers (H, W), got {input_size}")
@@ -207,7 +207,12 @@ def profile_forward(
                        torch.float32, False)
         fwd = _forward_fn(model, scale)
         timer = _default_timer(dev, "robust") if dev.type == "cuda" else PerfCounterTimer()
-        times = time_repeated(fwd, x, timer, warmup=warmup, repeats=repeats)
+        try:
+            times = time_repeated(fwd, x, timer, warmup=warmup, repeats=repeats)
+        except RuntimeError as exc:  # e.g. an input too small for the network's pooling
+            rec.status = "failed"
+            rec.message = f"forward failed on a 1x3x{input_size[0]}x{input_size[1]} input: {exc}"
+            return rec
         rec.forward_ms = summarize(times).median
         peak = cuda_forward_peak_bytes(fwd, x, dev) if dev.type == "cuda" else cpu_forward_peak_bytes(fwd, x)
         rec.peak_mem_forward_mib = peak / MIB

@@ -45,6 +45,8 @@ def _run(args: argparse.Namespace) -> int:
     rec = profile_forward(model, scale, name=spec.name, input_size=size, device=args.device, threads=args.threads,
                           warmup=args.warmup, repeats=args.repeats, depth=args.depth, by_shape=args.by_shape,
                           top=None if args.all_ops else args.top)
+    if rec.status == "failed":
+        raise _user_error(rec.message)
     if args.json:
         print(json.dumps(to_jsonable(rec), indent=2))
     else:
