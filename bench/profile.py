@@ -89,11 +89,14 @@ def module_ranges(model: nn.Module, depth: int = 2) -> Iterator[None]:
             rf.__enter__()
             stack.append(rf)
 
+        hook._esr_profile_range = True  # a label only: models.agdn_fast keeps its fast forward
         return hook
 
     def post(_m, _inp, _out):
         if stack:
             stack.pop().__exit__(None, None, None)
+
+    post._esr_profile_range = True
 
     for name, m in model.named_modules():
         level = 0 if not name else name.count(".") + 1

@@ -122,3 +122,16 @@ def test_fast_form_psnr_unchanged(row: dict[str, str]) -> None:
     assert abs(fast.psnr - ref.psnr) < 5e-5, (fast.psnr, ref.psnr)
     assert abs(fast.ssim - ref.ssim) < 5e-6, (fast.ssim, ref.ssim)
     assert abs(fast.psnr - float(row["psnr"])) <= 0.002  # and the official number, as test_quality checks
+
+
+def test_complexity_counters_see_the_reference_architecture() -> None:
+    """thop / ptflops (module hooks), fvcore (jit trace), FlopCounterMode (dispatch): equal counts."""
+    import copy
+
+    from bench.complexity.counters import fvcore_count, ptflops_count, thop_count, torch_flops_count
+
+    x = (torch.rand(1, 3, 32, 32),)
+    ref, fast = create_model("agdn-s", 4), create_model("agdn-s-fast", 4)
+    for count in (thop_count, ptflops_count, torch_flops_count):
+        assert count(copy.deepcopy(fast), x, shape_only=False) == count(copy.deepcopy(ref), x, shape_only=False)
+    assert fvcore_count(fast, x, shape_only=False).total == fvcore_count(ref, x, shape_only=False).total
