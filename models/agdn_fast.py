@@ -289,7 +289,7 @@ class FastAGDN(AGDN):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training or _observed(self):
             return super().forward(x)
-        if x.size(0) != 1 and self.tlc:  # TLC windows are per image, as in the reference
+        if x.size(0) != 1:  # image by image (TLC windows and CCA statistics are per image)
             return torch.cat([self.forward(x[i : i + 1]) for i in range(x.size(0))], dim=0)
         mean = self.mean.type_as(x)
         shallow = self.fea_conv(_cl(x - mean))
