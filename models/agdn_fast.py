@@ -11,10 +11,12 @@ so official checkpoints load with ``strict=True``) with an inference-only forwar
   all windows and heads are one batched matmul (heads kept apart by a block-diagonal mask, exact
   zeros), the window outputs are one batched matmul, and the overlap average uses a count map
   computed once per (size, window) and cached; the merge adds windows in the reference's order;
-- fuses sibling 1x1 convolutions that read the same input (``cK_d`` with ``cK_r.pw``; MVSA's
-  ``conv_f`` with the four view branches, whose depth-wise convolutions become one grouped conv),
-  up-samples the sum of the two MVSA ranges once (bilinear interpolation is linear), and writes
-  residual/gating arithmetic as in-place ``addcmul``/``mul`` chains.
+- runs 1x1 convolutions as GEMMs over NHWC pixels (``F.linear``) and keeps every map that feeds an
+  element-wise op contiguous: the ``qkv`` and GDFN projections are split into contiguous channel groups
+  (a depth-wise conv splits exactly), since element-wise ops on NHWC channel slices are several times
+  slower; MVSA's four view branches run as one GEMM and one grouped depth-wise conv, the two ranges are
+  up-sampled once as a sum (bilinear interpolation is linear), CCA's statistics are reduced over the
+  contiguous pixel axis, and residual/gating arithmetic is written as in-place ``addcmul``/``mul``.
 
 Complexity counters (module hooks, ``torch.jit`` tracing, dispatch modes) see the reference forward,
 so a fast row reports the architecture's parameters and MACs (see ``_observed``).
