@@ -5,7 +5,10 @@ On a GPU, for AGDN-S and RLFN-NTIRE22 (a model not registered in this checkout i
 1. the CUDA output matches the CPU output (fp32, max |diff| < 1e-3);
 2. robust-mode runtime at LR 256x256, x4 (warm-up 10, 30 timed forwards, CUDA events): fp32, fp16,
    fp32 channels-last; forward and total peak memory (``max_memory_allocated``);
-3. the NTIRE loop (no warm-up, first image included) over 10 synthetic 256x256 images.
+3. the NTIRE loop (no warm-up, first image included) over 10 synthetic 256x256 images;
+4. the fast AGDN-S form (``models.agdn_fast``): its CUDA output against the reference's (same weights),
+   then one interleaved comparison (``compare_runtime``) of AGDN-S, AGDN-S fast, AGDN-S fast with
+   CUDA graphs and RLFN-NTIRE22, printing each ratio to RLFN-NTIRE22.
 
 It prints one short table. Exit code 1 if a check fails (CUDA/CPU mismatch or a failed measurement).
 ``--cpu-dry-run`` runs the same code path on the CPU at a tiny size (for the test suite, no numbers).
@@ -31,6 +34,38 @@ def _parity(name: str, device: str) -> float:
         ref = model(x)
         out = model.to(device)(x.to(device)).cpu()
     return float((out - ref).abs().max() / model.data_range)
+
+
+def _fast_agdn(device: str, size: tuple[int, int], warmup: int, repeats: int) -> bool:
+    """Fast AGDN-S vs reference on ``device``: output agreement, then interleaved ratios to RLFN-NTIRE22."""
+    from dataclasses import replace
+
+    from bench.runtime import compare_runtime
+    from models import create_model, list_models
+    from models.agdn_fast import optimize
+
+    if "agdn-s-fast" not in list_models():
+        print("agdn-s-fast: not registered in this checkout, skipped")
+        return True
+    ref = create_model("agdn-s", 4).to(device)
+    fast = optimize(ref)
+    graphs = optimize(ref, cuda_graphs=True)
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0)).to(device)
+    with torch.inference_mode():
+        y = ref(x)
+        diff = max(float((fast(x) - y).abs().max()), float((graphs(x) - y).abs().max()),
+                   float((graphs(x) - y).abs().max()))  # the second graph call replays the captured graph
+    ok = diff < 1e-3
+    graphs.esr_spec = replace(ref.esr_spec, name="agdn-s-fast+graphs")  # its own row in the comparison
+    rec = compare_runtime(["agdn-s", "agdn-s-fast", graphs], 4, reference="rlfn-ntire22", device=device,
+                          input_size=size, warmup=warmup, rounds=repeats)
+    if rec.status != "ok":
+        print(f"fast AGDN-S comparison: {rec.status}: {rec.message}")
+        return False
+    print(f"fast AGDN-S: max |fast - reference| {diff:.1e} on {device}; interleaved medians, ratio to rlfn-ntire22:")
+    for name, r in rec.records.items():
+        print(f"  {name:<20}{r.median_ms:>9.2f} ms  ratio {rec.ratios[name]:.2f}")
+    return ok
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{f(r.get('fp16')):>9}{f(r.get('fp32_cl')):>8}{f(r.get('fwd_mib'), 1):>9}{f(r.get('total_mib'), 1):>9}"
             f"{f(r.get('ntire_first')):>9}{f(r.get('ntire_mean')):>9}{f(r.get('ntire_mem'), 1):>9}"
         )
+    ok &= _fast_agdn(device, size, warmup, repeats)
     print(f"gpu smoke check: {'ok' if ok else 'FAILED'} in {time.perf_counter() - t0:.0f} s")
     return 0 if ok else 1
 

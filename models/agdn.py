@@ -329,7 +329,12 @@ class AGDN(nn.Module):
         return self.upsampler(fused + shallow) + mean
 
 
-def _build(scale: int, **kwargs) -> AGDN:
+def _build(scale: int, fast: bool = False, **kwargs) -> AGDN:
+    """``fast=True``: the inference form of :mod:`models.agdn_fast` (same parameters and checkpoints)."""
+    if fast:
+        from .agdn_fast import FastAGDN
+
+        return FastAGDN(scale=scale, **kwargs)
     return AGDN(scale=scale, **kwargs)
 
 
