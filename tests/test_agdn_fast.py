@@ -106,7 +106,9 @@ def test_cuda_graph_wrapper_passes_through_on_cpu() -> None:
 
 
 def _quality_rows() -> list[dict[str, str]]:
-    keep = {("agdn-s", "4"), ("agdn", "4"), ("agdn", "2")}
+    # x4 only in CI (x2 quadruples the HR pixels; its parity file is checked above): measured once for the issue
+    # on x2 as well, difference < 5e-5 dB
+    keep = {("agdn-s", "4"), ("agdn", "4")}
     return [r for r in OFFICIAL if (r["zoo_name"], r["scale"]) in keep and r["official_model"] in ("AGDN", "AGDN-S")]
 
 
