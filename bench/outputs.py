@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import UserError
+from .records import atomic_write_bytes
 
 __all__ = ["OutputError", "check_output_dir", "atomic_write_bytes", "describe_write_error", "RECORD_BYTES"]
 
@@ -84,25 +85,4 @@ def check_output_dir(path: str | Path, flag: str = "--out", need_bytes: int = RE
     if free < need_bytes:
         raise OutputError(f"{flag} {path}: only {free / 1024:.0f} KiB free, {need_bytes / 1024:.0f} KiB needed for "
                           "the results; free some space or choose another folder")
-    return path
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder + fsync + rename).
-
-    On any failure (e.g. ``OSError`` ENOSPC) the temporary file is removed and the target is left as
-    it was; the exception propagates.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
