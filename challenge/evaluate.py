@@ -45,19 +45,21 @@ def _dir(root: Path, name: str) -> Path | None:
 def find_split(root: Path, layout: tuple[str, str]) -> list[tuple[str, Path, Path]] | None:
     """``[(stem, hr_path, lr_path)]`` of one split, or ``None`` when its folders are absent.
 
-    LR files are ``<stem>x4.png``, or ``<stem>.png`` (NTIRE 2022 test set).
+    LR files are ``<stem>x4.png``, or ``<stem>.png`` (NTIRE 2022 test set); both present for one image is a
+    ``FileNotFoundError`` naming them (the record would otherwise not say which one was read).
     """
     hr_dir, lr_dir = _dir(root, layout[0]), _dir(root, layout[1])
     if hr_dir is None or lr_dir is None:
         return None
     pairs = []
     for hr in sorted(hr_dir.glob("*.png")):
-        for cand in (lr_dir / f"{hr.stem}x4.png", lr_dir / f"{hr.stem}.png"):
-            if cand.is_file():
-                pairs.append((hr.stem, hr, cand))
-                break
-        else:
+        found = [c for c in (lr_dir / f"{hr.stem}x4.png", lr_dir / f"{hr.stem}.png") if c.is_file()]
+        if not found:
             raise FileNotFoundError(f"no LR image for {hr.name} in {lr_dir} (expected {hr.stem}x4.png)")
+        if len(found) > 1:  # which one the official harness reads depends on its year: never guess
+            raise FileNotFoundError(f"two LR images for {hr.name} in {lr_dir}: {found[0].name} and {found[1].name}; "
+                                    "keep the one your year's harness reads")
+        pairs.append((hr.stem, hr, found[0]))
     return pairs
 
 

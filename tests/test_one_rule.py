@@ -275,3 +275,22 @@ def test_metrics_shapes_borders_and_window_edges() -> None:
     two = torch.stack([a[0], a[0]]), torch.stack([b[0], a[0]])
     assert ssim(*two) == pytest.approx((ssim(a, b) + 1.0) / 2, abs=1e-12)
     assert psnr(torch.zeros(1, 2, 2), torch.full((1, 2, 2), 255.0)) == 0.0
+
+
+def test_challenge_lr_stem_ambiguity_is_refused(tmp_path):
+    """``<stem>x4.png`` and ``<stem>.png`` both present: refused, naming both (never read silently)."""
+    import numpy as np
+    import pytest
+    from PIL import Image
+
+    from challenge.evaluate import find_split
+
+    hr_dir, lr_dir = tmp_path / "HR", tmp_path / "LR"
+    hr_dir.mkdir()
+    lr_dir.mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(hr_dir / "0801.png")
+    Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(lr_dir / "0801x4.png")
+    assert [(s, lr.name) for s, _, lr in find_split(tmp_path, ("HR", "LR"))] == [("0801", "0801x4.png")]
+    Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(lr_dir / "0801.png")
+    with pytest.raises(FileNotFoundError, match="two LR images for 0801.png.*0801x4.png and 0801.png"):
+        find_split(tmp_path, ("HR", "LR"))
