@@ -147,8 +147,8 @@ _TEAM = 'id = "07"\nname = "Tiny"\nclass = "Tiny"\n'
     (b'id = "07"\nname = "T\xe9st"\nclass = "T"\n', "not UTF-8 text (byte 19); save the manifest as UTF-8"),
     (_TEAM + 'scale = "four"\n', "scale must be an integer, got 'four'"),
     (_TEAM + "scale = true\n", "scale must be an integer, got True"),
-    (_TEAM + 'tile = "big"\n', "tile must be an integer, got 'big'"),
-    (_TEAM + "tile = -8\n", "tile must be 0 (whole image) or a positive LR size, got -8"),
+    (_TEAM + 'tile = "big"\n', "tile must be an integer >= 0, got 'big'"),
+    (_TEAM + "tile = -8\n", "tile must be an integer >= 0, got -8"),
     ('year = "2024x"\n[[team]]\n' + _TEAM, "year must be an integer, got '2024x'"),
     ("year = 2024.5\n[[team]]\n" + _TEAM, "year must be an integer, got 2024.5"),
 ])
