@@ -526,14 +526,24 @@ def _visual_figure(out: Path, models: list[str], datasets: list[str], device: st
         summary.notes.append(f"visual comparison not written: {exc}")
 
 
-def summary_lines(summary: BenchSummary) -> list[str]:
-    """A short terminal summary: counts, failures, and one line per model with the headline numbers."""
+def summary_lines(summary: BenchSummary, models: set[str] | None = None,
+                  scales: set[int] | None = None) -> list[str]:
+    """A short terminal summary: counts, failures, and one line per model with the headline numbers.
+
+    ``models`` / ``scales``: the run's selection; other model/scales the folder holds are counted in one
+    line instead of listed (``None`` / empty: list everything)."""
     from reports.loader import load_results
 
     lines = [f"esr-bench: {summary.computed} measured, {summary.reused} reused, {len(summary.failed)} failed, "
              f"{len(summary.no_checkpoint)} without checkpoint, in {summary.elapsed_s:.1f} s -> {summary.out}"]
     rs = load_results(summary.out)
-    for model, scale in rs.models():
+    pairs = rs.models()
+    chosen = [(m, s) for m, s in pairs if (models is None or m in models) and (not scales or s in scales)]
+    if len(chosen) < len(pairs):
+        other = len(pairs) - len(chosen)
+        lines.append(f"  ({other} other model/scale result{'s' if other != 1 else ''} in {summary.out} not part "
+                     f"of this run: `esr-bench report {summary.out}` shows everything)")
+    for model, scale in chosen:
         c, r = rs.find("complexity", model, scale), rs.find("runtime", model, scale)
         parts: list[str] = []
         if c and c.get("status") == "ok" and c.get("params") is not None:

@@ -86,26 +86,8 @@ def _run(args: argparse.Namespace) -> int:
         if executor is not None:
             executor.close()
     selected = set(models) if args.models else None
-    print("\n".join(_this_run(summary_lines(summary), selected, set(args.scales or ()), summary.out)))
+    print("\n".join(summary_lines(summary, selected, set(args.scales or ()))))
     return 1 if summary.failed and args.strict else 0
-
-
-def _this_run(lines: list[str], models: set[str] | None, scales: set[int], out) -> list[str]:
-    """Keep the per-model lines (``  <model> x<scale>: ...``) of the models/scales this run selected and
-    count the others the results folder holds in one line; every other line is kept as it is."""
-    import re
-
-    kept, other = [], 0
-    for line in lines:
-        m = re.match(r"^  (\S+) x(\d+): ", line)
-        if m and ((models is not None and m.group(1) not in models) or (scales and int(m.group(2)) not in scales)):
-            other += 1
-            continue
-        kept.append(line)
-    if other:
-        kept.insert(1, f"  ({other} other model/scale result{'s' if other != 1 else ''} in {out} not part of this "
-                       f"run: `esr-bench report {out}` shows everything)")
-    return kept
 
 
 def register(sub: argparse._SubParsersAction) -> None:
