@@ -38,6 +38,8 @@ __all__ = [
     "read_state_dict",
     "load_checkpoint_into",
     "FetchResult",
+    "CheckpointFile",
+    "checkpoint_files",
     "fetch_weights",
 ]
 
@@ -220,9 +222,49 @@ def load_checkpoint_into(
     return path
 
 
+@dataclass(frozen=True)
+class CheckpointFile:
+    """One official checkpoint file and every zoo entry that loads it.
+
+    ``users`` lists ``(zoo name, scale)`` pairs in registry order; the first one names the file in
+    listings and the others are shown as "also" (e.g. ``agdn`` x4 and its fast inference form
+    ``agdn-fast`` x4 load the same ``AGDN_x4.pth``: it is fetched, verified and copied once).
+    """
+
+    checkpoint: Checkpoint
+    users: tuple[tuple[str, int], ...]
+
+    @property
+    def others(self) -> tuple[str, ...]:
+        """The zoo entries after the first, as ``"name xS"`` strings."""
+        return tuple(f"{n} x{s}" for n, s in self.users[1:])
+
+
+def checkpoint_files(names: Iterable[str] | None = None) -> list[CheckpointFile]:
+    """The distinct checkpoint files of ``names`` (default: every zoo model with a checkpoint).
+
+    Files are told apart by (file name, sha256); unknown names raise ``KeyError`` from
+    :func:`models.registry.get_spec` before anything is read.
+    """
+    groups: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    ckpts: dict[tuple[str, str], Checkpoint] = {}
+    for name in list(names) if names else list_models(pretrained=True):
+        spec = get_spec(name)
+        for scale, ckpt in sorted(spec.checkpoints.items()):
+            key = (ckpt.file, ckpt.sha256)
+            ckpts.setdefault(key, ckpt)
+            users = groups.setdefault(key, [])
+            if (spec.name, scale) not in users:
+                users.append((spec.name, scale))
+    return [CheckpointFile(ckpts[k], tuple(u)) for k, u in groups.items()]
+
+
 @dataclass
 class FetchResult:
-    """Outcome of fetching one file: ``status`` is downloaded, present, failed or rejected."""
+    """Outcome of fetching one file: ``status`` is downloaded, present, failed or rejected.
+
+    ``also`` names the other zoo entries (``"name xS"``) that load the same file.
+    """
 
     model: str
     scale: int
@@ -230,6 +272,7 @@ class FetchResult:
     status: str
     path: str
     message: str = ""
+    also: tuple[str, ...] = ()
 
 
 def _download(url: str, dest: Path, timeout: float) -> str:
@@ -260,39 +303,29 @@ def fetch_weights(
     directory = Path(dest).expanduser() if dest else default_weights_dir()
     directory.mkdir(parents=True, exist_ok=True)
     results: list[FetchResult] = []
-    for name in list(names) if names else list_models(pretrained=True):
-        spec = get_spec(name)
-        for scale, ckpt in sorted(spec.checkpoints.items()):
-            target = directory / ckpt.file
-            if target.is_file() and not force:
-                if sha256_file(target) == ckpt.sha256:
-                    results.append(FetchResult(spec.name, scale, ckpt.file, "present", str(target)))
-                    continue
-            url = f"{base_url.rstrip('/')}/{ckpt.file}" if base_url else ckpt.url
-            part = target.with_name(target.name + ".part")
-            try:
-                digest = _download(url, target, timeout)
-            except (urllib.error.URLError, OSError, TimeoutError) as exc:
-                part.unlink(missing_ok=True)
-                results.append(
-                    FetchResult(spec.name, scale, ckpt.file, "failed", str(target), f"{url}: {exc}")
-                )
-                continue
-            if digest != ckpt.sha256:
-                part.unlink(missing_ok=True)
-                results.append(
-                    FetchResult(
-                        spec.name,
-                        scale,
-                        ckpt.file,
-                        "rejected",
-                        str(target),
-                        f"{url}: sha256 {digest} != official {ckpt.sha256}; not saved",
-                    )
-                )
-                continue
-            os.replace(part, target)
-            results.append(FetchResult(spec.name, scale, ckpt.file, "downloaded", str(target)))
+    for entry in checkpoint_files(names):
+        ckpt = entry.checkpoint
+        model, scale = entry.users[0]
+        target = directory / ckpt.file
+        about = {"model": model, "scale": scale, "file": ckpt.file, "path": str(target), "also": entry.others}
+        if target.is_file() and not force and sha256_file(target) == ckpt.sha256:
+            results.append(FetchResult(status="present", **about))
+            continue
+        url = f"{base_url.rstrip('/')}/{ckpt.file}" if base_url else ckpt.url
+        part = target.with_name(target.name + ".part")
+        try:
+            digest = _download(url, target, timeout)
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            part.unlink(missing_ok=True)
+            results.append(FetchResult(status="failed", message=f"{url}: {exc}", **about))
+            continue
+        if digest != ckpt.sha256:
+            part.unlink(missing_ok=True)
+            results.append(FetchResult(status="rejected", **about,
+                                       message=f"{url}: sha256 {digest} != official {ckpt.sha256}; not saved"))
+            continue
+        os.replace(part, target)
+        results.append(FetchResult(status="downloaded", **about))
     return results
 
 
@@ -301,12 +334,12 @@ def copy_weights(src: str | Path, dest: str | Path | None = None) -> list[Path]:
     directory = Path(dest).expanduser() if dest else default_weights_dir()
     directory.mkdir(parents=True, exist_ok=True)
     copied = []
-    for name in list_models(pretrained=True):
-        for ckpt in get_spec(name).checkpoints.values():
-            s = Path(src) / ckpt.file
-            if s.is_file() and sha256_file(s) == ckpt.sha256:
-                with tempfile.NamedTemporaryFile(dir=directory, delete=False) as tmp:
-                    shutil.copyfile(s, tmp.name)
-                os.replace(tmp.name, directory / ckpt.file)
-                copied.append(directory / ckpt.file)
+    for entry in checkpoint_files():
+        ckpt = entry.checkpoint
+        s = Path(src) / ckpt.file
+        if s.is_file() and sha256_file(s) == ckpt.sha256:
+            with tempfile.NamedTemporaryFile(dir=directory, delete=False) as tmp:
+                shutil.copyfile(s, tmp.name)
+            os.replace(tmp.name, directory / ckpt.file)
+            copied.append(directory / ckpt.file)
     return copied

@@ -91,3 +91,34 @@ def test_install_from_local_folder(shared_weights: Path, tmp_path: Path) -> None
     shutil.copy(shared_weights / "AGDN_x4.pth", src)
     assert main(["weights", "install", str(src), "--dest", str(tmp_path / "w")]) == 0
     assert (tmp_path / "w" / "AGDN_x4.pth").is_file()
+
+
+def test_a_checkpoint_shared_by_two_zoo_entries_is_fetched_and_listed_once(
+        serve, shared_weights: Path, tmp_path: Path, capsys) -> None:
+    """agdn and agdn-fast load the same AGDN_x{2,3,4}.pth: one download, one line naming both."""
+    served: list[str] = []
+
+    class Counting(_QuietHandler):
+        def do_GET(self) -> None:
+            served.append(self.path)
+            super().do_GET()
+
+    handler = functools.partial(Counting, directory=str(shared_weights))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        dest = tmp_path / "cache"
+        results = fetch_weights(["agdn", "agdn-fast"], dest=dest, base_url=url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(served) == ["/AGDN_x2.pth", "/AGDN_x3.pth", "/AGDN_x4.pth"]
+    assert [(r.model, r.scale, r.status, r.also) for r in results] == [
+        ("agdn", s, "downloaded", (f"agdn-fast x{s}",)) for s in (2, 3, 4)]
+    assert main(["weights", "verify", "agdn", "agdn-fast", "--dest", str(dest)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"ok          agdn x{s} (also agdn-fast x{s}): {dest / f'AGDN_x{s}.pth'}" for s in (2, 3, 4)]
+    # asked for the fast form alone, it names the file under that entry
+    assert [(r.model, r.status, r.also) for r in fetch_weights(["agdn-fast"], dest=dest, base_url=url)] == [
+        ("agdn-fast", "present", ())] * 3

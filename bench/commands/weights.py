@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from models import get_spec, list_models
-from models.weights import copy_weights, default_weights_dir, fetch_weights, sha256_file
+from models import get_spec
+from models.weights import checkpoint_files, copy_weights, default_weights_dir, fetch_weights, sha256_file
 
 
 def _fetch(args: argparse.Namespace) -> int:
@@ -20,7 +20,8 @@ def _fetch(args: argparse.Namespace) -> int:
         print(json.dumps([r.__dict__ for r in results], indent=2))
     else:
         for r in results:
-            line = f"{r.status:<10} {r.model} x{r.scale}: {r.path}"
+            also = f" (also {', '.join(r.also)})" if r.also else ""
+            line = f"{r.status:<10} {r.model} x{r.scale}{also}: {r.path}"
             print(line + (f"  ({r.message})" if r.message else ""))
     bad = [r for r in results if r.status in ("failed", "rejected")]
     if bad:
@@ -34,17 +35,17 @@ def _verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     status = 0
-    for name in args.models or list_models(pretrained=True):
-        spec = get_spec(name)
-        for scale, ckpt in sorted(spec.checkpoints.items()):
-            path = Path(directory) / ckpt.file
-            if not path.is_file():
-                state = "missing"
-            elif sha256_file(path) == ckpt.sha256:
-                state = "ok"
-            else:
-                state, status = "BAD-SHA256", 1
-            print(f"{state:<11} {spec.name} x{scale}: {path}")
+    for entry in checkpoint_files(args.models or None):
+        path = Path(directory) / entry.checkpoint.file
+        if not path.is_file():
+            state = "missing"
+        elif sha256_file(path) == entry.checkpoint.sha256:
+            state = "ok"
+        else:
+            state, status = "BAD-SHA256", 1
+        name, scale = entry.users[0]
+        also = f" (also {', '.join(entry.others)})" if entry.others else ""
+        print(f"{state:<11} {name} x{scale}{also}: {path}")
     return status
 
 
