@@ -13,7 +13,10 @@ import subprocess
 import sys
 from typing import Any
 
+import numpy
 import torch
+
+from . import __version__
 
 __all__ = ["environment", "cpu_model", "nvidia_driver_version"]
 
@@ -75,24 +78,14 @@ def environment(device: str | torch.device | None = None) -> dict[str, Any]:
     / TF32 flags. ``cuda`` / ``cudnn`` are also filled on CPU when torch is a CUDA build.
     """
     dev = torch.device(device) if device is not None else torch.device("cpu")
-    try:
-        import numpy
-
-        numpy_version: str | None = numpy.__version__
-    except ImportError:  # pragma: no cover - numpy is a dependency
-        numpy_version = None
-    try:
-        from bench import __version__ as esr_version
-    except ImportError:  # pragma: no cover
-        esr_version = None
     env: dict[str, Any] = {
         "torch": torch.__version__,
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "machine": platform.machine(),
-        "numpy": numpy_version,
-        "esr_bench": esr_version,
+        "numpy": numpy.__version__,
+        "esr_bench": __version__,
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "threads": torch.get_num_threads(),

@@ -33,16 +33,13 @@ def _run(args: argparse.Namespace) -> int:
             models.append(r.name)
         else:
             models.append(get_spec(m).name)  # unknown names fail here with the list of known ones
-    try:
-        from bench.data import resolve_dataset
-    except ImportError:  # quality module absent: its records will say so
-        resolve_dataset = None
+    from bench.data import resolve_dataset
+
     for d in args.datasets or ():
-        if resolve_dataset is not None:
-            try:
-                resolve_dataset(d)
-            except (OSError, ValueError) as exc:  # DatasetError is a ValueError
-                raise UserError(f"--datasets {d}: {exc}") from exc
+        try:
+            resolve_dataset(d)
+        except (OSError, ValueError) as exc:  # DatasetError is a ValueError
+            raise UserError(f"--datasets {d}: {exc}") from exc
     if args.runtime_size is not None and min(args.runtime_size) < 1:
         raise UserError(f"--runtime-size {args.runtime_size[0]} {args.runtime_size[1]}: height and width must be "
                         "positive LR pixel counts (default 256 256)")

@@ -37,6 +37,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..env import environment
 from . import counters, crosscheck
 from .census import OpCensus, torch_flop_formula_missing
 from .complete import CompleteCounter
@@ -89,17 +90,6 @@ class ComplexityRecord:
 def lr_size_for_hr(scale: int, hr: tuple[int, int] = HR_SIZE) -> tuple[int, int]:
     """LR (H, W) whose x``scale`` output covers ``hr``: ceil(720/s) x ceil(1280/s)."""
     return math.ceil(hr[0] / scale), math.ceil(hr[1] / scale)
-
-
-def _environment() -> dict[str, Any]:
-    try:
-        from bench.env import environment  # owned by the runtime helper; optional here
-
-        return environment()
-    except Exception:  # noqa: BLE001 - fall back to the minimum the contract asks for
-        import platform
-
-        return {"torch": torch.__version__, "python": platform.python_version(), "threads": torch.get_num_threads()}
 
 
 def _versions() -> dict[str, str]:
@@ -237,7 +227,7 @@ def measure_complexity(
     started = time.perf_counter()
     scale = int(scale)
     name, net, data_range, foreign = _resolve(model, scale, device)
-    rec = ComplexityRecord(model=name, scale=scale, env=_environment(), foreign_state=foreign)
+    rec = ComplexityRecord(model=name, scale=scale, env=environment(), foreign_state=foreign)
     hr_lr = lr_size_for_hr(scale, hr_size)
     rec.protocol = {
         "lr_ntire": list(lr_size),
