@@ -134,15 +134,17 @@ def load_model(name: str, scale: int, weights_dir: str | Path | None = None,
         raise
 
 
-def _quantize(out: torch.Tensor, data_range: float) -> torch.Tensor:
-    """Model output -> 0-255 integer-valued float32 (clamp, scale, round half to even): the uint8 image."""
+def quantize_output(out: torch.Tensor, data_range: float) -> torch.Tensor:
+    """Model output -> the uint8 image it stands for, as 0-255 integer-valued float32.
+
+    ``out``: any shape, values in ``[0, data_range]`` (clamped first); scaled by ``255 / data_range``
+    and rounded half to even (``torch.round``; BasicSR ``tensor2img`` and the NTIRE ``test_demo.py``
+    quantise the same way before PSNR). Same shape as ``out``.
+    """
     out = out.float().clamp(0, data_range)
     if data_range != 255.0:
         out = out * (255.0 / data_range)
     return torch.round(out)
-
-
-quantize_output = _quantize  # public name, for callers outside the evaluation loop (reports.visual)
 
 
 def _save_png(arr_chw: torch.Tensor, path: Path) -> None:
@@ -306,7 +308,7 @@ def evaluate(
                 raise RuntimeError(
                     f"{pair.name}: model output is {tuple(y.shape[-2:])} but the modcropped HR is {hr.shape[:2]}"
                 )
-            sr = _quantize(y[0], data_range)
+            sr = quantize_output(y[0], data_range)
             a = prepare(sr, channel, border)
             b = prepare(hr, channel, border, device=dev)
             p = psnr(a, b)

@@ -80,7 +80,7 @@ def read_json(path: str | Path) -> Any:
 
 # ------------------------------------------------------------------------------ validating reader
 RECORD_KINDS = ("complexity", "runtime", "quality")
-STATUSES = ("ok", "failed", "skipped", "no_checkpoint")
+STATUSES = ("ok", "partial", "failed", "skipped", "no_checkpoint")
 _NUM = "number"  # int or finite float, never bool
 _OPT_NUM = "number or null"
 _COMMON: dict[str, Any] = {

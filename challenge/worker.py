@@ -386,9 +386,9 @@ def psnr_ntire(out, hr, data_range: float, border: int = 4) -> float:
     :func:`bench.metrics.psnr` on RGB with a ``border``-pixel crop (dB, float64).
     """
     from bench.metrics import prepare, psnr
-    from bench.quality import _quantize
+    from bench.quality import quantize_output
 
-    sr = _quantize(out.detach()[0] if out.dim() == 4 else out.detach(), data_range)
+    sr = quantize_output(out.detach()[0] if out.dim() == 4 else out.detach(), data_range)
     return psnr(prepare(sr.cpu(), "RGB", border), prepare(hr, "RGB", border))
 
 

@@ -123,12 +123,16 @@ def _protocol_brief(rec: dict[str, Any] | None) -> str:
 
 
 def _complexity_cells(c: dict[str, Any] | None) -> dict[str, Any]:
-    """params/FLOPs per convention (K, G) and thop multi-adds (G) of a complexity record."""
-    if not c or c.get("status") != "ok":
+    """params/FLOPs per convention (K, G) and thop multi-adds (G) of a complexity record.
+
+    A figure the record lacks (a ``partial`` record's failed counter) stays None: never another
+    convention's figure in its place.
+    """
+    if not c or c.get("status") not in ("ok", "partial"):
         return {"params": {}, "flops": {}, "madds_g": None}
     params, flops = {}, {}
     for conv in CONVENTIONS:
-        p = c.get(conv["params"]) if c.get(conv["params"]) is not None else c.get("params")
+        p = c.get(conv["params"])
         params[conv["key"]] = _num(p / 1e3, 3) if isinstance(p, (int, float)) else None
         f = c.get(conv["flops"])
         flops[conv["key"]] = _num(f / 1e9, 4) if isinstance(f, (int, float)) else None

@@ -117,6 +117,11 @@ def _ok(rec: dict | None) -> bool:
     return bool(rec) and rec.get("status") == "ok"
 
 
+def _counted(rec: dict | None) -> bool:
+    """A complexity record whose figures can be shown: ``ok``, or ``partial`` (its missing figures are None)."""
+    return bool(rec) and rec.get("status") in ("ok", "partial")
+
+
 def classify(diff: float | None, green: float, amber: float) -> str | None:
     """Agreement class of ``|diff|``: ``agree`` (<= green), ``close`` (<= amber) or ``differ``."""
     if diff is None:
@@ -136,20 +141,16 @@ def _rel_class(measured: float | None, published: float | None, green_abs: float
 
 
 def paper_params_k(c: dict | None) -> float | None:
-    """Params in K following the paper's (thop) convention; falls back to the exact count."""
-    if not _ok(c):
-        return None
-    v = c.get("params_thop")
-    if v is None:
-        v = c.get("params")
+    """Params in K under the paper's (thop) convention; None when thop gave no figure (never the exact count,
+    which is another convention: 294,174 vs thop's 292,683 for AGDN x4)."""
+    v = c.get("params_thop") if _counted(c) else None
     return None if v is None else v / 1e3
 
 
 def paper_madds_g(c: dict | None) -> float | None:
     """Multi-adds in G (thop MACs for a 1280x720 HR output), the paper's convention."""
-    if not _ok(c) or c.get("thop_macs_hr1280x720") is None:
-        return None
-    return c["thop_macs_hr1280x720"] / 1e9
+    v = c.get("thop_macs_hr1280x720") if _counted(c) else None
+    return None if v is None else v / 1e9
 
 
 def _dataset_order(ds: str) -> tuple[int, str]:
@@ -250,7 +251,7 @@ def table5(rs: ResultSet, include_published_only: bool = True, dataset: str = "B
                                    "dataset": dataset, "protocol": protocol, "variant": variant, "_classes": {},
                                    "_titles": {}, "user_model": bool((q or {}).get("user_model"))}
             row["m_params_k"] = paper_params_k(c)
-            row["params_exact"] = c.get("params") if _ok(c) else None
+            row["params_exact"] = c.get("params") if _counted(c) else None
             row["m_madds_g"] = paper_madds_g(c)
             row["p_params_k"] = pub.get("params_k")
             row["p_madds_g"] = pub.get("madds_g")

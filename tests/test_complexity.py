@@ -460,3 +460,32 @@ def test_agdn_x4_report_shows_each_convention_distance_from_complete() -> None:
     assert all(r["distance"] < 0 for r in t.rows)
     empty = complete_distance_table(ResultSet())
     assert not empty.rows and "no complexity record" in empty.notes[0]
+
+
+def test_a_failed_headline_counter_makes_the_record_partial(monkeypatch) -> None:
+    """fvcore failing leaves fvcore_flops_lr256 None and the record "partial" (never "ok"), naming both."""
+    from bench.complexity import counters
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("tracing exploded")
+
+    monkeypatch.setattr(counters, "fvcore_count", broken)
+    rec = measure_complexity(nn.Sequential(nn.Conv2d(3, 12, 3, padding=1)), 2, lr_size=(16, 16), hr_size=(32, 32))
+    assert rec.status == "partial" and rec.fvcore_flops_lr256 is None and rec.fvcore_flops_hr1280x720 is None
+    assert rec.message.startswith("missing headline figure(s) fvcore_flops_lr256: ")
+    assert "fvcore_lr256 failed: RuntimeError: tracing exploded" in rec.message
+    # the other counters' figures stay exact: 3*12*9 MACs per output pixel, 16x16 LR; thop at 32/2=16
+    assert rec.ntire22_hook_flops_lr256 == 3 * 12 * 9 * 256 and rec.thop_macs_hr1280x720 == 3 * 12 * 9 * 256
+    assert rec.params == rec.params_thop == 3 * 12 * 9 + 12
+
+
+def test_a_non_headline_counter_failing_keeps_the_record_ok(monkeypatch) -> None:
+    from bench.complexity import counters
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("ptflops exploded")
+
+    monkeypatch.setattr(counters, "ptflops_count", broken)
+    rec = measure_complexity(nn.Sequential(nn.Conv2d(3, 12, 3, padding=1)), 2, lr_size=(16, 16), hr_size=(32, 32))
+    assert rec.status == "ok" and rec.ptflops_macs_hr1280x720 is None
+    assert "ptflops_hr failed: RuntimeError: ptflops exploded" in rec.warnings

@@ -446,3 +446,20 @@ def test_inline_svg_keeps_tick_labels_exact() -> None:
     ticks = re.findall(r"<text[^>]*>([\d.]+)</text>", svg)
     # B100 x4 PSNRs span 27.52-27.72 dB: matplotlib ticks every 0.05 dB; all distinct, with two decimals
     assert len(ticks) == len(set(ticks)) and "27.55" in ticks and "27.65" in ticks
+
+
+def test_a_missing_thop_figure_is_never_replaced_by_another_convention(results: Path) -> None:
+    """thop failed: the paper's Params [K] is empty (not the exact 294.174 K), the NTIRE figures stay."""
+    from reports.leaderboard import CONVENTIONS, leaderboard
+
+    c = json.loads((results / "complexity/agdn_x4.json").read_text())
+    write(results, "complexity/agdn_x4.json", {**c, "params_thop": None, "thop_macs_hr1280x720": None,
+                                               "status": "partial", "message": "missing headline figure(s) ..."})
+    rs = load_results(results)
+    row = next(r for r in table5(rs, include_published_only=False).rows if r["model"] == "agdn")
+    assert row["m_params_k"] is None and row["m_madds_g"] is None and row["params_exact"] == 294174
+    assert "complexity: partial missing headline figure(s)" in row["status_detail"]
+    m = leaderboard(rs)["models"]["agdn|4"]
+    conv = [cv["key"] for cv in CONVENTIONS]
+    assert m["params"][conv.index("paper")] is None and m["params"][conv.index("ntire")] == 294.174
+    assert m["flops"][conv.index("ntire")] == pytest.approx(1.1435, abs=1e-4)

@@ -44,10 +44,15 @@ from .complete import CompleteCounter
 from .foreign import clean_foreign_state
 from .ntire import NtireCounter
 
-__all__ = ["ComplexityRecord", "measure_complexity", "lr_size_for_hr", "NTIRE_LR", "HR_SIZE"]
+__all__ = ["ComplexityRecord", "measure_complexity", "lr_size_for_hr", "NTIRE_LR", "HR_SIZE", "HEADLINE_FIGURES"]
 
 NTIRE_LR = (256, 256)
 HR_SIZE = (720, 1280)  # H x W of the HR output for the papers' Multi-Adds
+#: The figures a table or a ranking uses: NTIRE params, the paper's thop params and Multi-Adds (table 5),
+#: the NTIRE 2024-2026 fvcore FLOPs and the NTIRE 2022/2023 hook FLOPs, activations and convs. A record
+#: missing any of them has status "partial" (never "ok"): a report shows "-" there, never another figure.
+HEADLINE_FIGURES = ("params", "params_thop", "thop_macs_hr1280x720", "fvcore_flops_lr256",
+                    "ntire22_hook_flops_lr256", "ntire_activations_lr256", "ntire_convs_lr256")
 DISAGREE = 0.02  # relative difference that triggers a warning between counters that should agree
 
 
@@ -221,8 +226,9 @@ def measure_complexity(
     ``execution``: "auto" (shape-only, falling back to real tensors per counter), "shape" or "real".
     ``lr_size`` / ``hr_size`` change the conventions' input sizes (tests use small ones); the field
     names keep the standard sizes, and ``protocol`` records the sizes used.
-    A counter that fails gives ``None`` and a warning; the record's status stays "ok" unless every
-    counter failed.
+    A counter that fails gives ``None`` and a warning naming it. Status: "failed" when the first pass,
+    fvcore and thop all failed; "partial" (message naming the missing figures) when any of
+    :data:`HEADLINE_FIGURES` is missing; else "ok".
     """
     started = time.perf_counter()
     scale = int(scale)
@@ -308,8 +314,13 @@ def measure_complexity(
     if by_module and first is not None:
         rec.by_module = _by_module(counted, first[0], fv)
     rec.protocol["seconds"] = round(time.perf_counter() - started, 2)
+    missing = [f for f in HEADLINE_FIGURES if getattr(rec, f) is None]
     if first is None and fv is None and th is None:
         rec.status, rec.message = "failed", "; ".join(rec.warnings)
+    elif missing:
+        rec.status = "partial"
+        rec.message = (f"missing headline figure(s) {', '.join(missing)}: "
+                       + "; ".join(f"{k} failed: {e}" for k, e in run.errors.items()))
     return rec
 
 
