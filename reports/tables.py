@@ -461,9 +461,10 @@ def quality_table(rs: ResultSet) -> Table:
     cols = [Column("label", "Model"), Column("scale", "Scale", "x{}"), Column("dataset", "Dataset"),
             Column("protocol", "Protocol"), Column("n_images", "Images"), Column("psnr", "PSNR", "{:.4f}", "max"),
             Column("ssim", "SSIM", "{:.4f}", "max"), Column("status", "Status")]
-    t = Table("quality", "Quality (all datasets)", cols, group_by=("scale", "dataset"), caption=(
+    t = Table("quality", "Quality (all datasets)", cols, group_by=("scale", "dataset", "protocol"), caption=(
         "Mean per-image PSNR/SSIM of each quality record; the protocol column names the convention "
-        "(paper: Y channel, border = scale, uint8 rounding)."))
+        "(paper: Y channel, border = scale, uint8 rounding); best values are marked within one scale, dataset "
+        "and protocol."))
     for q in sorted(rs.of("quality"), key=lambda q: (q.get("scale", 0), _dataset_order(q.get("dataset", "")),
                                                      q.get("model", ""))):
         proto = q.get("protocol")

@@ -463,3 +463,15 @@ def test_a_missing_thop_figure_is_never_replaced_by_another_convention(results: 
     conv = [cv["key"] for cv in CONVENTIONS]
     assert m["params"][conv.index("paper")] is None and m["params"][conv.index("ntire")] == 294.174
     assert m["flops"][conv.index("ntire")] == pytest.approx(1.1435, abs=1e-4)
+
+
+def test_quality_best_is_marked_within_one_protocol(results: Path) -> None:
+    """An RGB (NTIRE) PSNR of AGDN-S never competes with AGDN's Y-channel (paper) PSNR for "best"."""
+    from reports.tables import quality_table
+
+    q = json.loads((results / "quality/agdn-s_x4_B100.json").read_text())
+    write(results, "quality/agdn-s_x4_B100_ntire.json",
+          {**q, "protocol": {"name": "ntire", "channel": "RGB", "border": 4}, "psnr": 26.1, "ssim": 0.7})
+    rows = quality_table(load_results(results)).rows
+    ranks = {(r["model"], r["protocol"]): r["_rank"].get("psnr") for r in rows}
+    assert ranks == {("agdn", "paper"): 1, ("agdn-s", "paper"): 2, ("agdn-s", "ntire"): 1}
