@@ -4,7 +4,7 @@ Both executors take *jobs* (a picklable function, its arguments, and what it nee
 one CPU) and yield ``(job, record)`` pairs as they finish. Workers only compute and return plain
 records; the caller (the driver) writes them into the atomic store, so resume, record identity and
 the report work the same whatever executed the job. A job that raises inside its function returns
-whatever its function turns failures into (``bench.run.measure`` returns a ``failed`` record); a
+whatever its function turns failures into (``bench.commands._bench_job.measure`` returns a ``failed`` record); a
 worker process that dies (killed, out of memory, segfault) is retried ``max_retries`` times by Ray and
 then becomes a ``failed`` record naming the reason.
 

@@ -1,6 +1,6 @@
 """The identity of a record: everything that determines its value, as a canonical JSON dict + a short hash.
 
-A record is reused only when its identity is exactly the one asked for (bench/run.py), and the report
+A record is reused only when its identity is exactly the one asked for (bench/commands/_bench_job.py), and the report
 shows one row per identity (reports/loader.py). Names are not identity: ``agdn-s x4 on Set5`` measured
 with ``tlc=False``, with other weights, on a Set5 folder whose images differ, or under the NTIRE protocol
 are four different numbers. The parts, per kind of record:

@@ -10,8 +10,8 @@ warm-up first), then profiles one more forward with ``torch.profiler.profile(pro
   sub-module forwards (``models.agdn_fast``) open the same ranges themselves with
   ``torch.profiler.record_function``. Module time is *inclusive* (sub-modules and operators inside);
   module memory is the net bytes still held when the module returns (its output, mostly);
-- the un-profiled forward time (median of ``repeats`` timed forwards, ``bench.runtime`` timers) and the
-  forward peak memory (``bench.runtime.cpu_forward_peak_bytes`` / ``cuda_forward_peak_bytes``).
+- the un-profiled forward time (median of ``repeats`` timed forwards, ``bench.runtime.timers``) and the
+  forward peak memory (``bench.runtime.memory.cpu_forward_peak_bytes`` / ``cuda_forward_peak_bytes``).
 
 Units: milliseconds, MiB (2**20 bytes). The profiler adds overhead per operator (a few microseconds),
 so the profiled total exceeds ``forward_ms``; shares are computed within the profiled forward.
@@ -30,20 +30,10 @@ import torch
 from torch import nn
 
 from .env import environment
-from .runtime import (
-    MIB,
-    PerfCounterTimer,
-    _default_timer,
-    _forward_fn,
-    _make_input,
-    _quiet_native_stderr,
-    _resolve_device,
-    _threads,
-    _to_device,
-    cpu_forward_peak_bytes,
-    cuda_forward_peak_bytes,
-    time_repeated,
-)
+from .runtime.inputs import make_input, to_device
+from .runtime.memory import MIB, cpu_forward_peak_bytes, cuda_forward_peak_bytes, quiet_native_stderr
+from .runtime.prepare import forward_fn, torch_device, using_threads
+from .runtime.timers import PerfCounterTimer, default_timer, time_repeated
 from .stats import summarize
 
 __all__ = ["MODULE_PREFIX", "ProfileRecord", "module_ranges", "profile_forward", "format_profile"]
@@ -186,7 +176,7 @@ def profile_forward(
         raise ValueError(f"threads must be >= 1, got {threads}")
     if warmup < 0 or repeats < 1 or depth < 0:
         raise ValueError("need warmup >= 0, repeats >= 1 and depth >= 0")
-    dev = _resolve_device(device)
+    dev = torch_device(device)
     spec = getattr(model, "esr_spec", None)
     rec = ProfileRecord(model=name or (spec.name if spec else type(model).__name__), scale=int(scale),
                         device=str(dev), input_size=[int(input_size[0]), int(input_size[1])], threads=threads)
@@ -203,13 +193,13 @@ def profile_forward(
     from torch.profiler import ProfilerActivity, profile
 
     model = model.eval().to(dev)
-    with _threads(threads), torch.inference_mode():
+    with using_threads(threads), torch.inference_mode():
         rec.threads = torch.get_num_threads() if dev.type == "cpu" else threads
         rec.env = environment(dev)
-        x = _to_device(_make_input(input_size, float(getattr(model, "data_range", 1.0)), seed), dev,
-                       torch.float32, False)
-        fwd = _forward_fn(model, scale)
-        timer = _default_timer(dev, "robust") if dev.type == "cuda" else PerfCounterTimer()
+        x = to_device(make_input(input_size, float(getattr(model, "data_range", 1.0)), seed), dev,
+                      torch.float32, False)
+        fwd = forward_fn(model, scale)
+        timer = default_timer(dev, "robust") if dev.type == "cuda" else PerfCounterTimer()
         try:
             times = time_repeated(fwd, x, timer, warmup=warmup, repeats=repeats)
         except RuntimeError as exc:  # e.g. an input too small for the network's pooling
@@ -220,7 +210,7 @@ def profile_forward(
         peak = cuda_forward_peak_bytes(fwd, x, dev) if dev.type == "cuda" else cpu_forward_peak_bytes(fwd, x)
         rec.peak_mem_forward_mib = peak / MIB
         activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
-        with module_ranges(model, depth), _quiet_native_stderr():
+        with module_ranges(model, depth), quiet_native_stderr():
             with profile(activities=activities, profile_memory=True, record_shapes=by_shape) as prof:
                 t0 = time.perf_counter()
                 out = fwd(x)

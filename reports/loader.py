@@ -1,6 +1,6 @@
 """Load a results directory (one JSON record per measurement) into a :class:`ResultSet`.
 
-Layout (written by bench.run): ``<out>/<kind>/<model>_x<scale>[_<dataset>][_<variant>].json``
+Layout (written by bench.commands._bench_job): ``<out>/<kind>/<model>_x<scale>[_<dataset>][_<variant>].json``
 with ``kind`` one of complexity / runtime / quality, and ``<out>/challenge/<team>.json``. The loader
 trusts the fields inside each record, not the file name, and falls back to the folder name when a
 record has no ``kind``. Every record goes through the validating reader

@@ -1,4 +1,5 @@
-"""The main job (bench/run.py) with fake measurements: records, resume, failures, no-checkpoint, SIGKILL."""
+"""The main job (bench/commands/_bench_job.py) with fake measurements: records, resume, failures, no-checkpoint,
+SIGKILL."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.run import ABLATION_VARIANTS, Task, plan, run_bench
+from bench.commands._bench_job import ABLATION_VARIANTS, Task, plan, run_bench
 from tests import fakes_bench
 from tests.fakes_bench import FAKES
 
@@ -117,10 +118,10 @@ def test_ablation_variants_measured_on_built_modules(tmp_path: Path) -> None:
 
 
 def test_cli_bench_and_report(tmp_path: Path, monkeypatch, capsys, shared: Path) -> None:
-    import bench.run
+    import bench.commands._bench_job
     from bench.cli import main
 
-    monkeypatch.setattr(bench.run, "default_measures", lambda: dict(FAKES))
+    monkeypatch.setattr(bench.commands._bench_job, "default_measures", lambda: dict(FAKES))
     monkeypatch.setenv("ESR_BENCH_DATA", str(shared / "datasets"))
     out = tmp_path / "res"
     rc = main(["bench", "--models", "agdn-s", "--datasets", "Set5", "--device", "cpu", "--out", str(out),
@@ -141,7 +142,7 @@ import sys
 sys.path.insert(0, {repo!r})
 from tests import fakes_bench
 fakes_bench.DELAY = 0.25
-from bench.run import run_bench
+from bench.commands._bench_job import run_bench
 run_bench(models=["agdn", "agdn-s"], scales=[4], datasets=["Set5", "Set14"], device="cpu", out={out!r},
           measures=fakes_bench.FAKES, progress=False, visual=False, report=False)
 """
@@ -224,7 +225,7 @@ def test_visual_figure_made_once_per_model_set(tmp_path: Path) -> None:
 
 def test_weight_free_reference_needs_no_checkpoint(tmp_path) -> None:
     """bicubic has no parameters, so its quality is measured; an arch-only model says no_checkpoint."""
-    from bench.run import _checkpoint_problem
+    from bench.commands._bench_job import _checkpoint_problem
 
     assert _checkpoint_problem("bicubic", 4, str(tmp_path)) is None
     assert "architecture only" in _checkpoint_problem("safmn", 4, str(tmp_path))

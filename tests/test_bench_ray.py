@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.commands._bench_job import run_bench
 from bench.executors import RayExecutor
-from bench.run import run_bench
 from tests.fakes_bench import FAKES
 
 pytestmark = pytest.mark.slow

@@ -159,7 +159,7 @@ def test_bench_measures_own_model_next_to_the_zoo_and_remeasures_an_edited_file(
 
 
 def test_bench_own_model_without_weights_gets_no_checkpoint(own, tmp_path, capsys) -> None:
-    from bench.run import run_bench
+    from bench.commands._bench_job import run_bench
     from models.refs import ModelRecipe
 
     from .fakes_bench import FAKES

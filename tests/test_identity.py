@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 import bench.identity as identity
-from bench.run import run_bench
+from bench.commands._bench_job import run_bench
 from tests import fakes_bench
 from tests.fakes_bench import FAKES
 
@@ -140,10 +140,10 @@ def test_each_runtime_setting_recomputes_only_runtime(tmp_path: Path, change: di
 
 def test_runtime_size_then_default_measures_256(tmp_path: Path, monkeypatch, shared: Path, capsys) -> None:
     """The issue's case: `bench --runtime-size 64 64`, then without it: 256x256 is measured, not reused."""
-    import bench.run
+    import bench.commands._bench_job
     from bench.cli import main
 
-    monkeypatch.setattr(bench.run, "default_measures", lambda: dict(FAKES))
+    monkeypatch.setattr(bench.commands._bench_job, "default_measures", lambda: dict(FAKES))
     ds = tiny_dataset(tmp_path)
     out = tmp_path / "res"
     args = ["bench", "--models", "agdn-s", "--datasets", str(ds), "--device", "cpu", "--out", str(out),
@@ -264,7 +264,7 @@ def test_tampered_or_wrong_typed_record_is_recomputed(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------- eval variants (real model)
 def test_eval_variant_is_never_the_official_record(tmp_path: Path, monkeypatch, capsys) -> None:
-    import bench.run
+    import bench.commands._bench_job
     from bench.cli import main
     from reports.loader import load_results
     from reports.tables import quality_table, table5
@@ -280,7 +280,7 @@ def test_eval_variant_is_never_the_official_record(tmp_path: Path, monkeypatch, 
     assert not (out / "quality" / "agdn-s_x4_Tiny.json").exists()
     capsys.readouterr()
     # bench: the official AGDN-S x4 record is measured (the fake's 30.0 dB), the variant is left alone
-    monkeypatch.setattr(bench.run, "default_measures", lambda: dict(FAKES))
+    monkeypatch.setattr(bench.commands._bench_job, "default_measures", lambda: dict(FAKES))
     assert main(["bench", "--models", "agdn-s", "--datasets", str(ds), "--device", "cpu", "--out", str(out),
                  "--no-visual", "--no-progress", "--no-ablations"]) == 0
     text = capsys.readouterr().out

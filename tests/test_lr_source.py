@@ -121,8 +121,8 @@ def test_help_says_what_auto_does() -> None:
 
 
 def test_bench_summary_reports_the_difference(tiny, tmp_path: Path) -> None:
+    from bench.commands._bench_job import BenchSummary, summary_lines
     from bench.records import write_json
-    from bench.run import BenchSummary, summary_lines
 
     root, changed = tiny
     rec = evaluate("bicubic", SCALE, root)

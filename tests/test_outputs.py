@@ -198,12 +198,12 @@ def test_bench_out_checked_and_late_enospc_is_one_line(tmp_path: Path, monkeypat
     blocker.write_text("x")
     assert cli_main(["bench", "--models", "bicubic", "--out", str(blocker)]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
-    import bench.run
+    import bench.commands._bench_job
 
     def full(*a, **k):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "res" / "runtime" / "x.json"))
 
-    monkeypatch.setattr(bench.run, "run_bench", full)
+    monkeypatch.setattr(bench.commands._bench_job, "run_bench", full)
     assert cli_main(["bench", "--models", "bicubic", "--out", str(tmp_path / "res")]) == 2
     err = capsys.readouterr().err
     assert err == (f"esr-bench: error: writing {tmp_path / 'res' / 'runtime' / 'x.json'}: no space left on device; "

@@ -409,11 +409,11 @@ def test_whole_zoo_report_under_300_kb(tmp_path: Path) -> None:
 
 
 def test_terminal_summary_lists_this_run_only(tmp_path: Path, monkeypatch, capsys, shared: Path) -> None:
-    import bench.run
+    import bench.commands._bench_job
     from bench.cli import main
     from tests.fakes_bench import FAKES
 
-    monkeypatch.setattr(bench.run, "default_measures", lambda: dict(FAKES))
+    monkeypatch.setattr(bench.commands._bench_job, "default_measures", lambda: dict(FAKES))
     monkeypatch.setenv("ESR_BENCH_DATA", str(shared / "datasets"))
     out = tmp_path / "res"
     common = ["--datasets", "Set5", "--device", "cpu", "--out", str(out), "--no-visual", "--no-progress",

@@ -13,9 +13,9 @@ import argparse
 
 def _run(args: argparse.Namespace) -> int:
     from bench.errors import UserError
-    from bench.run import default_device, run_bench, summary_lines
     from models import get_spec
 
+    from ._bench_job import default_device, run_bench, summary_lines
     from ._model_args import build, has_own_options, own_refs, recipe
 
     own, sources, models = own_refs(args, list(args.models or ())), {}, []

@@ -140,9 +140,9 @@ def _run(args: argparse.Namespace) -> int:
         if note not in save_failed:
             print(f"esr-bench: note: {note}", file=sys.stderr)
     if args.out:
-        from ..run import Task
+        from ._bench_job import Task
 
-        # the official model's record shares bench's file; a variant (--set) gets its own (see bench/run.py)
+        # the official model's record shares bench's file; a variant (--set) gets its own (see _bench_job.py)
         dest = Path(args.out) / Task("quality", rec["model"], scale, rec["dataset"], rec.get("variant")).relpath()
         try:
             write_json(dest, rec)

@@ -20,6 +20,9 @@ whose weights are not present) get complexity and runtime; their quality record 
 The measurement functions (``measure_complexity``, ``measure_runtime``, ``evaluate`` of bench.complexity,
 bench.runtime and bench.quality; their records are those modules' dataclasses) are imported lazily,
 and :func:`run_bench` accepts a ``measures`` mapping so tests can inject fakes.
+
+This is the ``esr-bench bench`` command's job and part of the CLI layer: it ends by building the report
+(``reports``), which the measurement modules of ``bench/`` never import.
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import identity as ident
-from .records import RecordError, read_json, read_record, to_jsonable, write_json
-from .stats import runtime_headline
+from .. import identity as ident
+from ..records import RecordError, read_json, read_record, to_jsonable, write_json
+from ..stats import runtime_headline
 
 KINDS = ("complexity", "runtime", "quality")
 REUSABLE = ("ok", "skipped", "no_checkpoint")
@@ -98,17 +101,17 @@ def default_measures() -> dict[str, Callable[..., Any]]:
     """The real measurement functions, imported on first use (a missing module fails only its records)."""
 
     def complexity(model, scale, **kw):
-        from .complexity import measure_complexity
+        from ..complexity import measure_complexity
 
         return measure_complexity(model, scale, **kw)
 
     def runtime(model, scale, **kw):
-        from .runtime import measure_runtime
+        from ..runtime import measure_runtime
 
         return measure_runtime(model, scale, **kw)
 
     def quality(model, scale, dataset, **kw):
-        from .quality import evaluate
+        from ..quality import evaluate
 
         return evaluate(model, scale, dataset, **kw)
 
@@ -117,7 +120,7 @@ def default_measures() -> dict[str, Callable[..., Any]]:
 
 def environment() -> dict[str, Any]:
     try:
-        from .env import environment as env
+        from ..env import environment as env
 
         return to_jsonable(env())
     except Exception:  # noqa: BLE001 - bench.env is optional for the job
@@ -134,13 +137,13 @@ def default_device() -> str:
 
 def default_datasets() -> list[str]:
     """Datasets under ``$ESR_BENCH_DATA`` (benchmark or NTIRE layout) plus the built-in ``samples``."""
-    from .paths import data_root
+    from ..paths import data_root
 
     names: list[str] = []
     root = data_root()
     if root is not None and root.is_dir():
         try:
-            from .data import list_datasets
+            from ..data import list_datasets
 
             for d in list_datasets(root):
                 # benchmark sets resolve by name; other layouts (NTIRE folders) are passed by path
@@ -183,7 +186,7 @@ def plan(models: Iterable[str], scales: Iterable[int] | None, datasets: Iterable
 def _dataset_scales(dataset: str) -> tuple[int, ...] | None:
     """Scales a dataset supports (NTIRE sets: x4 only); ``None`` = any or unknown (errors surface later)."""
     try:
-        from .data import resolve_dataset
+        from ..data import resolve_dataset
 
         return getattr(resolve_dataset(dataset), "scales", None)
     except Exception:  # noqa: BLE001 - an unresolvable dataset becomes a failed record with the reason
@@ -204,7 +207,7 @@ def _checkpoint_problem(model: str, scale: int, weights_dir: str | None, source:
     if spec.checkpoint(scale) is None:
         from models import create_model
 
-        from .quality import is_weight_free
+        from ..quality import is_weight_free
 
         if is_weight_free(create_model(model, scale)):
             return None  # weight-free reference (bicubic): nothing to load
@@ -367,7 +370,7 @@ def _clean_stale_temps(out: Path) -> int:
 def upfront_problems(tasks: Iterable[Task], weights_dir: str | None,
                      sources: Mapping[str, Any] | None = None) -> list[str]:
     """What is known to be missing before the first measurement, and what the run will still do."""
-    from .paths import data_root
+    from ..paths import data_root
 
     lines: list[str] = []
     pairs = sorted({(t.model, t.scale) for t in tasks if t.kind == "quality"})
@@ -431,7 +434,7 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
     tasks = plan(models, scales, datasets, ablations, sources)
     if not tasks:
         raise ValueError("nothing to measure: no selected model supports the selected scales")
-    from .progress import ProgressLines
+    from ..progress import ProgressLines
 
     lines = ProgressLines(len(tasks), enabled=progress)
     lines.note(f"{len(tasks)} measurements of {len(models)} model(s) on {device}; datasets: {', '.join(datasets)}"
@@ -455,7 +458,7 @@ def run_bench(models: Iterable[str] | None = None, scales: Iterable[int] | None 
         else:
             pending[task] = (path, expected)
 
-    from .executors import Job, make_executor
+    from ..executors import Job, make_executor
 
     jobs = [Job(measure, (task, measures, device, runtime_options, quality_options, weights_dir, expected,
                           sources.get(task.model)),
