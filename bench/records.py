@@ -80,7 +80,15 @@ def read_json(path: str | Path) -> Any:
 
 # ------------------------------------------------------------------------------ validating reader
 RECORD_KINDS = ("complexity", "runtime", "quality")
-STATUSES = ("ok", "partial", "failed", "skipped", "no_checkpoint")
+#: Statuses each record kind can have: ``partial`` is a complexity record missing a headline figure,
+#: ``invalid`` a runtime record whose output check failed (bench.output_check), ``no_checkpoint`` a
+#: quality record without official weights. ``failed`` / ``skipped`` can come from any measurement.
+STATUSES_BY_KIND: dict[str, tuple[str, ...]] = {
+    "complexity": ("ok", "partial", "failed", "skipped"),
+    "runtime": ("ok", "invalid", "failed", "skipped"),
+    "quality": ("ok", "failed", "skipped", "no_checkpoint"),
+}
+STATUSES = ("ok", "partial", "invalid", "failed", "skipped", "no_checkpoint")
 _NUM = "number"  # int or finite float, never bool
 _OPT_NUM = "number or null"
 _COMMON: dict[str, Any] = {
@@ -164,7 +172,7 @@ def validate_record(obj: Any, kind: str | None = None, source: str = "record") -
 
     ``kind`` is the folder the record was found in (``complexity`` / ``runtime`` / ``quality`` /
     ``challenge``); the record's own ``kind`` field wins when present. Zoo records need ``model`` (str),
-    ``scale`` (int >= 1) and ``status`` (ok / failed / skipped / no_checkpoint); every known numeric
+    ``scale`` (int >= 1) and a ``status`` of its kind (:data:`STATUSES_BY_KIND`); every known numeric
     field is a finite number or null (a quality record with status ok needs a number as ``psnr``).
     Records of other kinds (figures, challenge) only need to be JSON objects, plus numbers where the
     challenge tables compute (never a string). Raises :class:`RecordError` naming ``source``, the field and the problem.
@@ -187,7 +195,7 @@ def validate_record(obj: Any, kind: str | None = None, source: str = "record") -
         return obj
     if kind not in RECORD_KINDS:
         return obj
-    rules = {**_COMMON, **_KIND_FIELDS[kind]}
+    rules = {**_COMMON, **_KIND_FIELDS[kind], "status": STATUSES_BY_KIND[kind]}
     for key, rule in rules.items():
         required = key in ("model", "scale") or (key == "dataset" and kind == "quality")
         if key not in obj:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,22 @@ def test_any_record_content_gives_tables_or_an_unreadable_entry(tmp_path_factory
     write(root, f"{base['kind']}/odd.json", base | {"model": "bsrn", "scale": 2} | changes)  # a row of its own
     rs = load_results(root)
     assert len(all_tables(rs)) >= 4
+
+
+def test_every_status_a_measurement_writes_is_readable_and_only_for_its_kind() -> None:
+    """An fp16 runtime record the output check invalidated, and a partial complexity record, read back."""
+    from bench.output_check import invalidate
+    from bench.runtime import RuntimeRecord
+
+    rec = RuntimeRecord(model="agdn-s", scale=4, device="cpu", mode="robust", dtype="fp16", input_size=(64, 64),
+                        warmup=10, repeats=1, median_ms=3.0, times_ms=[3.0])
+    invalidate(rec, "output is NaN")
+    out = json.loads(json.dumps(asdict(rec)))  # as written to disk
+    assert out["status"] == "invalid" and validate_record(out, "runtime") is out
+    assert validate_record(COMPLEXITY | {"status": "partial"})["status"] == "partial"
+    with pytest.raises(RecordError, match="status"):
+        validate_record(QUALITY | {"status": "partial"})
+    with pytest.raises(RecordError, match="status"):
+        validate_record(COMPLEXITY | {"status": "no_checkpoint"})
+    with pytest.raises(RecordError, match="status"):
+        validate_record(RUNTIME | {"status": "no_checkpoint"})

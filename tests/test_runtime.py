@@ -324,9 +324,19 @@ def test_bad_arguments_are_clear():
     with pytest.raises(ValueError):
         rt.parse_size("256xfoo")
     assert rt.parse_size("256x128") == (256, 128) and rt.parse_size("64") == (64, 64)
-    assert rt.hr_to_lr_size(1280, 720, 4) == (180, 320)
-    with pytest.raises(ValueError, match="divisible"):
-        rt.hr_to_lr_size(1281, 720, 4)
+    # --hr uses the Multi-Adds rule of the complexity figures (one rule): ceil(H/s) x ceil(W/s)
+    assert rt.lr_size_for_hr(4, (720, 1280)) == (180, 320) and rt.lr_size_for_hr(3, (720, 1280)) == (240, 427)
+    assert rt.lr_size_for_hr(4, (720, 1281)) == (180, 321)
+
+
+def test_runtime_hr_option_uses_the_complexity_lr_size(capsys) -> None:
+    """`runtime --hr 1280x720 --scale 3` times a 240x427 LR input (the x3 Multi-Adds input), not a refusal."""
+    import argparse
+
+    from bench.commands.runtime import _lr_size
+
+    assert _lr_size(argparse.Namespace(hr="1280x720", input=None, scale=3)) == (240, 427)
+    assert _lr_size(argparse.Namespace(hr="1280x720", input=None, scale=4)) == (180, 320)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA path")
@@ -467,7 +477,7 @@ def test_cli_json_fields(tmp_path):
 
 
 def test_cli_user_errors():
-    assert _cli("runtime", "agdn-s", "--scale", "4", "--hr", "1281x720")[0] == 2
+    assert _cli("runtime", "agdn-s", "--scale", "4", "--hr", "1280x0")[0] == 2
     code, _, err = _cli("runtime", "agdn-s", "--scale", "4", "--mode", "ntire", "--warmup", "3")
     assert code == 2 and "warm-up" in err
     assert _cli("runtime", "no-such-model", "--scale", "4")[0] == 2

@@ -119,14 +119,10 @@ def default_measures() -> dict[str, Callable[..., Any]]:
 
 
 def environment() -> dict[str, Any]:
-    try:
-        from ..env import environment as env
+    """This process's versions and hardware (:func:`bench.env.environment`), JSON-ready."""
+    from ..env import environment as env
 
-        return to_jsonable(env())
-    except Exception:  # noqa: BLE001 - bench.env is optional for the job
-        import torch
-
-        return {"torch": torch.__version__}
+    return to_jsonable(env())
 
 
 def default_device() -> str:
@@ -142,15 +138,11 @@ def default_datasets() -> list[str]:
     names: list[str] = []
     root = data_root()
     if root is not None and root.is_dir():
-        try:
-            from ..data import list_datasets
+        from ..data import list_datasets
 
-            for d in list_datasets(root):
-                # benchmark sets resolve by name; other layouts (NTIRE folders) are passed by path
-                layout = getattr(d, "layout", "benchmark")
-                names.append(str(d.name if layout in ("benchmark", "samples") else getattr(d, "path", d.name)))
-        except ImportError:
-            names = sorted(p.name for p in root.iterdir() if (p / "HR").is_dir())
+        for d in list_datasets(root):
+            # benchmark sets resolve by name; other layouts (NTIRE folders) are passed by path
+            names.append(str(d.name if d.layout in ("benchmark", "samples") else d.path))
     if "samples" not in names:
         names.append("samples")
     return names

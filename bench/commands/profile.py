@@ -23,7 +23,7 @@ def _user_error(msg: str) -> Exception:
 def _run(args: argparse.Namespace) -> int:
     from bench.profile import default_out_path, format_profile, profile_forward
     from bench.records import to_jsonable, write_json
-    from bench.runtime import parse_size
+    from bench.sizes import parse_size
     from models import create_model, get_spec
 
     try:

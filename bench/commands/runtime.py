@@ -46,12 +46,12 @@ def _write(path: Path, rec: Any) -> Path:
 
 
 def _lr_size(args: argparse.Namespace) -> tuple[int, int] | None:
-    from bench.runtime import hr_to_lr_size, parse_size
+    from bench.sizes import lr_size_for_hr, parse_size
 
     try:
         if args.hr:
             w, h = parse_size(args.hr)
-            return hr_to_lr_size(w, h, args.scale)
+            return lr_size_for_hr(args.scale, (h, w))  # the Multi-Adds rule: ceil(H/s) x ceil(W/s)
         if args.input:
             return parse_size(args.input)
     except ValueError as exc:

@@ -29,7 +29,6 @@ tensor values falls back to real tensors automatically (``protocol["execution"]`
 from __future__ import annotations
 
 import copy
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +37,7 @@ import torch
 from torch import nn
 
 from ..env import environment
+from ..sizes import HR_SIZE, NTIRE_LR, lr_size_for_hr
 from . import counters, crosscheck
 from .census import OpCensus, torch_flop_formula_missing
 from .complete import CompleteCounter
@@ -46,8 +46,6 @@ from .ntire import NtireCounter
 
 __all__ = ["ComplexityRecord", "measure_complexity", "lr_size_for_hr", "NTIRE_LR", "HR_SIZE", "HEADLINE_FIGURES"]
 
-NTIRE_LR = (256, 256)
-HR_SIZE = (720, 1280)  # H x W of the HR output for the papers' Multi-Adds
 #: The figures a table or a ranking uses: NTIRE params, the paper's thop params and Multi-Adds (table 5),
 #: the NTIRE 2024-2026 fvcore FLOPs and the NTIRE 2022/2023 hook FLOPs, activations and convs. A record
 #: missing any of them has status "partial" (never "ok"): a report shows "-" there, never another figure.
@@ -90,11 +88,6 @@ class ComplexityRecord:
     message: str = ""
     protocol: dict[str, Any] = field(default_factory=dict)
     env: dict[str, Any] = field(default_factory=dict)
-
-
-def lr_size_for_hr(scale: int, hr: tuple[int, int] = HR_SIZE) -> tuple[int, int]:
-    """LR (H, W) whose x``scale`` output covers ``hr``: ceil(720/s) x ceil(1280/s)."""
-    return math.ceil(hr[0] / scale), math.ceil(hr[1] / scale)
 
 
 def _versions() -> dict[str, str]:

@@ -36,8 +36,9 @@ Modules: :mod:`~bench.runtime.measure` (:func:`measure_runtime`), :mod:`~bench.r
 threads, grad mode).
 """
 
+from ..sizes import lr_size_for_hr, parse_size
 from .compare import REFERENCE_MODELS, compare_runtime, interleaved_order, reference_model
-from .inputs import dataset_lr_images, hr_to_lr_size, parse_size
+from .inputs import dataset_lr_images
 from .measure import DEFAULT_WARMUP, MODES, measure_runtime, measure_runtime_isolated
 from .memory import MIB, cpu_forward_peak_bytes, cuda_forward_peak_bytes, module_bytes
 from .prepare import DEFAULT_CPU_THREADS, DTYPES
@@ -62,7 +63,7 @@ __all__ = [
     "measure_runtime_isolated",
     "compare_runtime",
     "parse_size",
-    "hr_to_lr_size",
+    "lr_size_for_hr",
     "DEFAULT_CPU_THREADS",
     "DEFAULT_WARMUP",
     "MIB",

@@ -9,27 +9,6 @@ from typing import Any
 import torch
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """``"256x256"`` -> ``(256, 256)``; a single number means a square. Raises ``ValueError``."""
-    parts = str(text).lower().replace("*", "x").split("x")
-    try:
-        nums = [int(p) for p in parts]
-    except ValueError:
-        raise ValueError(f"size {text!r} is not of the form AxB (e.g. 256x256)") from None
-    if len(nums) == 1:
-        nums = nums * 2
-    if len(nums) != 2 or min(nums) < 1:
-        raise ValueError(f"size {text!r} is not of the form AxB with positive integers")
-    return nums[0], nums[1]
-
-
-def hr_to_lr_size(width: int, height: int, scale: int) -> tuple[int, int]:
-    """LR (H, W) for an HR frame given as width x height (``1280x720`` -> x4: ``(180, 320)``)."""
-    if width % scale or height % scale:
-        raise ValueError(f"HR size {width}x{height} is not divisible by the scale {scale}")
-    return height // scale, width // scale
-
-
 def make_u8(size: Sequence[int], seed: int, channels: int = 3) -> torch.Tensor:
     """A reproducible random 1xCxHxW uint8 LR image."""
     g = torch.Generator().manual_seed(seed)
