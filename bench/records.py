@@ -118,6 +118,13 @@ _CHALLENGE_NUMBERS = (
     "acts_m", "activations_m", "valid_memory", "memory_mib", "mem_mib", "peak_mem_mib", "num_conv", "convs", "conv",
     "score", "year", "params")
 _CHALLENGE_SUBS = ("official", "metrics", "result", "results")
+# profile records (bench.profile.ProfileRecord): what the report's "Where the time goes" table reads
+_PROFILE_FIELDS: dict[str, Any] = {
+    "model": str, "scale": "positive int", "status": (str, None), "message": (str, None), "device": (str, None),
+    "input_size": "size or null", "threads": (int, None), "forward_ms": _OPT_NUM, "profiled_ms": _OPT_NUM,
+    "self_time_total_ms": _OPT_NUM, "peak_mem_forward_mib": _OPT_NUM, "env": (dict, None),
+    "modules": ("rows", "module", ("time_ms", "share")), "operators": ("rows", "operator", ("self_time_ms", "share")),
+}
 
 
 class RecordError(UserError, ValueError):
@@ -147,6 +154,10 @@ def _check(value: Any, rule: Any) -> bool:
         return value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value))
     if rule == "list of numbers":
         return isinstance(value, list) and all(_is_number(v) for v in value)
+    if isinstance(rule, tuple) and rule and rule[0] == "rows":  # ("rows", name field, numeric fields)
+        return isinstance(value, list) and all(
+            isinstance(r, dict) and isinstance(r.get(rule[1]), str)
+            and all(r.get(k) is None or _is_number(r.get(k)) for k in rule[2]) for r in value)
     if rule == "per-image list":
         return isinstance(value, list) and all(
             isinstance(r, dict) and isinstance(r.get("name"), str)
@@ -160,11 +171,25 @@ def _check(value: Any, rule: Any) -> bool:
 def _describe(rule: Any) -> str:
     if isinstance(rule, str):
         return rule
+    if isinstance(rule, tuple) and rule and rule[0] == "rows":
+        return f"a list of objects with a string {rule[1]!r} and numbers (or null) as {', '.join(rule[2])}"
     if isinstance(rule, tuple) and rule and isinstance(rule[0], str):
         return "one of " + ", ".join(rule)
     types = rule if isinstance(rule, tuple) else (rule,)
     names = {str: "string", dict: "object", list: "list", None: "null"}
     return " or ".join(names.get(t, getattr(t, "__name__", str(t))) for t in types)
+
+
+def _check_fields(obj: dict[str, Any], rules: dict[str, Any], required: tuple[str, ...], kind: str,
+                  source: str) -> None:
+    """Raise :class:`RecordError` for a missing required field or a field that breaks its rule."""
+    for key, rule in rules.items():
+        if key not in obj:
+            if key in required:
+                raise RecordError(f"{source}: a {kind} record needs the field {key!r}")
+            continue
+        if not _check(obj[key], rule):
+            raise RecordError(f"{source}: field {key!r} must be {_describe(rule)}, got {obj[key]!r}"[:300])
 
 
 def validate_record(obj: Any, kind: str | None = None, source: str = "record") -> dict[str, Any]:
@@ -193,17 +218,13 @@ def validate_record(obj: Any, kind: str | None = None, source: str = "record") -
             if key in obj and not isinstance(obj[key], str):
                 raise RecordError(f"{source}: field {key!r} must be a string, got {obj[key]!r}"[:300])
         return obj
+    if kind == "profile":
+        _check_fields(obj, _PROFILE_FIELDS, ("model", "scale"), kind, source)
+        return obj
     if kind not in RECORD_KINDS:
         return obj
     rules = {**_COMMON, **_KIND_FIELDS[kind], "status": STATUSES_BY_KIND[kind]}
-    for key, rule in rules.items():
-        required = key in ("model", "scale") or (key == "dataset" and kind == "quality")
-        if key not in obj:
-            if required:
-                raise RecordError(f"{source}: a {kind} record needs the field {key!r}")
-            continue
-        if not _check(obj[key], rule):
-            raise RecordError(f"{source}: field {key!r} must be {_describe(rule)}, got {obj[key]!r}"[:300])
+    _check_fields(obj, rules, ("model", "scale", "dataset") if kind == "quality" else ("model", "scale"), kind, source)
     if kind == "quality" and obj.get("status", "ok") == "ok" and not _is_number(obj.get("psnr")):
         raise RecordError(f"{source}: a quality record with status ok needs a number as 'psnr'")
     return obj

@@ -13,7 +13,15 @@ from .challenge import challenge_rows, challenge_tables, results_txt
 from .leaderboard import leaderboard_json
 from .loader import ResultSet, load_results
 from .plots import _slug, figure1, figure_pairs, inline_svg, runtime_psnr_svg, save_figure, write_figures
-from .tables import Table, ablation_tables, complete_distance_table, counting_table, runtime_table, table5_tables
+from .tables import (
+    Table,
+    ablation_tables,
+    complete_distance_table,
+    counting_table,
+    profile_table,
+    runtime_table,
+    table5_tables,
+)
 from .visual import image_data_uri
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -33,7 +41,7 @@ def all_tables(rs: ResultSet, year: int | None = None) -> list[Table]:
     """Every table of the report, in report order (the exports use the same list). Rows of the user's own
     model (records with ``user_model: true``) get ``user_model`` too, so every table highlights them."""
     tables = [*table5_tables(rs), *ablation_tables(rs), *challenge_tables(rs.of("challenge"), year),
-              runtime_table(rs), counting_table(rs), complete_distance_table(rs)]
+              runtime_table(rs), profile_table(rs), counting_table(rs), complete_distance_table(rs)]
     own = {r.get("model") for k in ("complexity", "runtime", "quality") for r in rs.of(k) if r.get("user_model")}
     for row in (row for t in tables for row in t.rows if own and row.get("model") in own):
         row["user_model"] = True
@@ -132,6 +140,7 @@ def render_html(rs: ResultSet, dataset: str = "B100", scale: int = 4, year: int 
         "challenge": challenge, "challenge_svg": runtime_psnr_svg(challenge_rows(crec, year)) if crec else "",
         "results_txt": results_txt(crec, year) if crec else "",
         "runtime": next(t for t in tables if t.id == "runtime"),
+        "profile": next(t for t in tables if t.id == "profile"),
         "counting": next(t for t in tables if t.id == "counting"),
         "complete": next(t for t in tables if t.id == "complete"), "figures": figures,
         "figures_dir": figures_dir, "visuals": _visuals(rs), "env_summary": environment_summary(rs),

@@ -29,7 +29,7 @@ from typing import Any
 from bench.identity import identity_hash, record_identity
 from bench.records import RECORD_KINDS, RecordError, validate_record
 
-KINDS = ("complexity", "runtime", "quality", "challenge", "visual")
+KINDS = ("complexity", "runtime", "quality", "challenge", "visual", "profile")
 
 
 @dataclass

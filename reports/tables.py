@@ -456,6 +456,45 @@ def _runtime_row(t: Table, r: dict[str, Any], model: str, scale: int) -> None:
     })
 
 
+def _top_shares(entries: list[dict[str, Any]], name_key: str, time_key: str, n: int) -> str:
+    """``"B1 31.2%, B2 30.9%, ..."``: the ``n`` largest entries by ``time_key`` with their share."""
+    top = sorted(entries, key=lambda e: -(e.get(time_key) or 0))[:n]
+    return ", ".join(f"{e.get(name_key)} {100 * e['share']:.1f}%" if isinstance(e.get("share"), (int, float))
+                     else str(e.get(name_key)) for e in top) or "–"
+
+
+def profile_table(rs: ResultSet, top: int = 5) -> Table:
+    """Where each profiled forward's time goes (``esr-bench profile --out``, records of kind ``profile``).
+
+    One row per profile record: the un-profiled forward median (ms), the forward peak memory (MiB) and
+    the ``top`` first-level modules by inclusive time and operators by self time, each with its share
+    (modules: of the whole network's time; operators: of all operators' self time), as
+    :mod:`bench.profile` measured them with ``torch.profiler``.
+    """
+    cols = [Column("label", "Model"), Column("scale", "Scale", "x{}"), Column("device_name", "Device"),
+            Column("input", "LR input"), Column("threads", "Threads", "{}"),
+            Column("forward_ms", "Forward [ms]", "{:.2f}"), Column("peak_mem_forward_mib", "Peak mem [MiB]", "{:.1f}"),
+            Column("modules", "Top modules (share of time)"), Column("operators", "Top operators (share of self time)")]
+    t = Table("profile", "Where the time goes", cols, caption=(
+        "One profiled forward per row (torch.profiler, after warm-up): module shares are inclusive (sub-modules "
+        "and operators inside) and of the whole network's time; operator shares are of all operators' self "
+        "time. Forward [ms] is the median of un-profiled forwards."))
+    for r in sorted(rs.of("profile"), key=lambda r: (str(r.get("model")), r.get("scale") or 0)):
+        if r.get("status") != "ok":
+            continue
+        size = r.get("input_size") or []
+        first_level = [m for m in r.get("modules") or [] if m.get("module") != "<root>" and "." not in m["module"]]
+        t.rows.append({
+            "model": r.get("model"), "label": _label(str(r.get("model"))), "scale": r.get("scale"),
+            "device_name": (r.get("env") or {}).get("device_name") or r.get("device"),
+            "input": "x".join(map(str, size)), "threads": r.get("threads"), "forward_ms": r.get("forward_ms"),
+            "peak_mem_forward_mib": r.get("peak_mem_forward_mib"),
+            "modules": _top_shares(first_level, "module", "time_ms", top),
+            "operators": _top_shares(r.get("operators") or [], "operator", "self_time_ms", top),
+        })
+    return t
+
+
 def quality_table(rs: ResultSet) -> Table:
     """Every quality record (any dataset, including ones the paper has no row for)."""
     cols = [Column("label", "Model"), Column("scale", "Scale", "x{}"), Column("dataset", "Dataset"),

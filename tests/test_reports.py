@@ -475,3 +475,36 @@ def test_quality_best_is_marked_within_one_protocol(results: Path) -> None:
     rows = quality_table(load_results(results)).rows
     ranks = {(r["model"], r["protocol"]): r["_rank"].get("psnr") for r in rows}
     assert ranks == {("agdn", "paper"): 1, ("agdn-s", "paper"): 2, ("agdn-s", "ntire"): 1}
+
+
+def test_profile_records_make_the_where_the_time_goes_table(results: Path) -> None:
+    """`esr-bench profile --out` records: top first-level modules and operators with their shares."""
+    from bench.profile import default_out_path, profile_forward
+    from bench.records import write_json
+    from models import create_model
+    from reports.tables import profile_table
+
+    rec = profile_forward(create_model("rlfn-ntire22", 4), 4, name="rlfn-ntire22", input_size=(24, 24), repeats=1,
+                          warmup=1)
+    write_json(default_out_path(results, rec), rec)
+    mods = [{"module": "<root>", "time_ms": 10.0, "share": 1.0}, {"module": "B1", "time_ms": 6.0, "share": 0.6},
+            {"module": "B1.esa", "time_ms": 5.0, "share": 0.5}, {"module": "up", "time_ms": 1.25, "share": 0.125}]
+    ops = [{"operator": "aten::conv2d", "self_time_ms": 7.0, "share": 0.7},
+           {"operator": "aten::gelu", "self_time_ms": 2.0, "share": 0.2}]
+    write(results, "profile/agdn-s_x4.json", {"kind": "profile", "model": "agdn-s", "scale": 4, "device": "cpu",
+                                             "input_size": [256, 256], "threads": 1, "status": "ok", "forward_ms": 9.5,
+                                             "peak_mem_forward_mib": 12.0, "modules": mods, "operators": ops})
+    write(results, "profile/broken_x4.json", {"kind": "profile", "model": "broken", "scale": 4, "modules": [1, 2]})
+    rs = load_results(results)
+    assert [e[0] for e in rs.errors] == ["profile/broken_x4.json"] and "'modules' must be" in rs.errors[0][1]
+    rows = {r["model"]: r for r in profile_table(rs).rows}
+    assert set(rows) == {"agdn-s", "rlfn-ntire22"}
+    # first-level modules only (B1.esa is inside B1), by inclusive time; operators by self time
+    assert rows["agdn-s"]["modules"] == "B1 60.0%, up 12.5%"
+    assert rows["agdn-s"]["operators"] == "aten::conv2d 70.0%, aten::gelu 20.0%"
+    assert rows["agdn-s"]["forward_ms"] == 9.5 and rows["agdn-s"]["input"] == "256x256"
+    real = rows["rlfn-ntire22"]["modules"].split(", ")
+    assert len(real) == 5 and all(m.split()[0].startswith(("block_", "conv_", "upsampler")) for m in real)
+    html = build_report(results, figures=False).read_text()
+    cells = {a["data-model"]: [t for _, t in c] for a, c in _rows(html, "profile")}
+    assert cells["agdn-s"][-2:] == ["B1 60.0%, up 12.5%", "aten::conv2d 70.0%, aten::gelu 20.0%"]

@@ -13,11 +13,7 @@ import argparse
 import json
 import sys
 
-
-def _user_error(msg: str) -> Exception:
-    from bench.cli import UserError
-
-    return UserError(msg)
+from bench.errors import UserError
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -29,16 +25,16 @@ def _run(args: argparse.Namespace) -> int:
     try:
         size = parse_size(args.input)
     except ValueError as exc:
-        raise _user_error(str(exc)) from None
+        raise UserError(str(exc)) from None
     if args.threads is not None and args.threads < 1:
-        raise _user_error("--threads must be >= 1")
+        raise UserError("--threads must be >= 1")
     if args.top < 1 or args.depth < 0 or args.repeats < 1 or args.warmup < 0:
-        raise _user_error("--top and --repeats must be >= 1, --depth and --warmup >= 0")
+        raise UserError("--top and --repeats must be >= 1, --depth and --warmup >= 0")
     if args.device == "cuda":
         import torch
 
         if not torch.cuda.is_available():
-            raise _user_error("--device cuda: CUDA is not available on this machine")
+            raise UserError("--device cuda: CUDA is not available on this machine")
     spec = get_spec(args.model)  # an unknown name is a user error (exit 2) with the known names
     scale = args.scale if args.scale is not None else (4 if 4 in spec.scales else spec.scales[-1])
     model = create_model(spec.name, scale)
@@ -46,7 +42,7 @@ def _run(args: argparse.Namespace) -> int:
                           warmup=args.warmup, repeats=args.repeats, depth=args.depth, by_shape=args.by_shape,
                           top=None if args.all_ops else args.top)
     if rec.status == "failed":
-        raise _user_error(rec.message)
+        raise UserError(rec.message)
     if args.json:
         print(json.dumps(to_jsonable(rec), indent=2))
     else:
