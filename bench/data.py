@@ -252,9 +252,11 @@ def make_lr(hr: np.ndarray, scale: int) -> np.ndarray:
 
 def _is_image_name(path: Path, rule: str) -> bool:
     """Whether ``path``'s name makes it an image under the :data:`IMAGE_FILE_RULES` ``rule``."""
+    if rule == "any":
+        return path.suffix.lower() in IMAGE_EXTENSIONS
     if rule == "png":
         return path.suffix == ".png"
-    return path.suffix.lower() in IMAGE_EXTENSIONS
+    raise ValueError(f"unknown image file rule {rule!r} (one of {IMAGE_FILE_RULES})")
 
 
 def _check_image_files(rule: str) -> None:
@@ -262,7 +264,8 @@ def _check_image_files(rule: str) -> None:
         raise ValueError(f"image_files must be one of {IMAGE_FILE_RULES}, got {rule!r}")
 
 
-def _images_in(folder: Path, rule: str = "any") -> list[Path]:
+def _images_in(folder: Path, rule: str) -> list[Path]:
+    """The files of ``folder`` whose names the :data:`IMAGE_FILE_RULES` ``rule`` takes, sorted by path."""
     return sorted(p for p in folder.iterdir() if p.is_file() and _is_image_name(p, rule))
 
 
@@ -309,13 +312,17 @@ class Dataset:
         return _images_in(self.hr_dir, self.image_files)
 
     def lr_dir(self, scale: int) -> Path | None:
+        """The folder of ready-made LR images for ``scale`` (converted by ``int()``), ``None`` when there is none."""
         return self.lr_dirs.get(int(scale))
 
-    def _lr_candidates(self, lr_dir: Path, stem: str, scale: int,
-                       by_stem: dict[str, list[Path]] | None = None) -> list[Path]:
-        """LR files present for ``stem``: ``<stem>x<s>.<ext>`` or ``<stem>.<ext>`` (names :attr:`image_files` takes)."""
-        if by_stem is None:
-            by_stem = _by_stem(_images_in(lr_dir, self.image_files))
+    def lr_files(self, scale: int) -> list[Path]:
+        """The images of the LR folder for ``scale`` (sorted by path; :attr:`image_files` rule), ``[]`` without one."""
+        lr_dir = self.lr_dir(scale)
+        return _images_in(lr_dir, self.image_files) if lr_dir is not None else []
+
+    @staticmethod
+    def _lr_candidates(stem: str, scale: int, by_stem: dict[str, list[Path]]) -> list[Path]:
+        """LR files of ``by_stem`` for ``stem``: ``<stem>x<s>.<ext>``, then ``<stem>.<ext>``."""
         return [p for n in (f"{stem}x{scale}", stem) for p in by_stem.get(n, [])]
 
     def pairs(self, scale: int, lr_source: str = "auto", check: bool = True, min_side: int = 0,
@@ -340,9 +347,8 @@ class Dataset:
         if not hr_files:
             kinds = ".png" if self.image_files == "png" else ", ".join(IMAGE_EXTENSIONS)
             raise DatasetError(f"dataset {self.name}: no images ({kinds}) in {self.hr_dir}")
-        lr_dir = self.lr_dir(scale)
-        use_files = lr_source == "files" or (lr_source == "auto" and lr_dir is not None)
-        if use_files and lr_dir is None:
+        lr_dir = self.lr_dir(scale) if lr_source != "bicubic" else None  # None: LR made by bicubic
+        if lr_dir is None and lr_source == "files":
             raise DatasetError(
                 f"dataset {self.name}: no LR folder for x{scale} (looked for "
                 f"{self._expected_lr_dir(scale)}); use lr_source 'bicubic' (--lr bicubic) to make LR images"
@@ -355,13 +361,12 @@ class Dataset:
             if len(names) > 1:
                 problems.append(f"{self.hr_dir}: {len(names)} images named {stem!r} ({', '.join(names)}); results "
                                 "and saved images are keyed by name: keep one")
-        listing = _by_stem(_images_in(lr_dir, self.image_files)) if use_files and lr_dir is not None else {}
+        listing = _by_stem(_images_in(lr_dir, self.image_files)) if lr_dir is not None else {}
         pairs: list[ImagePair] = []
         for hr in hr_files:
             lr: Path | None = None
-            if use_files:
-                assert lr_dir is not None
-                found = self._lr_candidates(lr_dir, hr.stem, scale, listing)
+            if lr_dir is not None:
+                found = self._lr_candidates(hr.stem, scale, listing)
                 lr = found[0] if found else None
                 if lr is None:
                     problems.append(f"missing LR for {hr.name}: expected {lr_dir / f'{hr.stem}x{scale}.png'}")
@@ -434,7 +439,7 @@ def _benchmark_dataset(folder: Path) -> Dataset:
     return Dataset(name, folder, "benchmark", hr, lr_dirs)
 
 
-def _ntire(hr_dir: Path, lr_dir: Path | None, image_files: str = "any") -> Dataset:
+def _ntire(hr_dir: Path, lr_dir: Path | None, image_files: str) -> Dataset:
     """The x4-only NTIRE dataset of ``<prefix>_HR`` (its name: the prefix) and its LR folder, if any."""
     name = hr_dir.name[: -len("_HR")] if hr_dir.name.upper().endswith("_HR") else hr_dir.name
     return Dataset(name, hr_dir.parent, "ntire", hr_dir, {4: lr_dir} if lr_dir else {},
@@ -446,9 +451,9 @@ def _ntire_dataset(hr_dir: Path) -> Dataset:
     parent = hr_dir.parent
     for cand in (f"{prefix}_LR", f"{prefix}_LR_bicubic/X4", f"{prefix}_LR_bicubic"):
         p = parent / cand
-        if p.is_dir() and _images_in(p):
-            return _ntire(hr_dir, p)
-    return _ntire(hr_dir, None)
+        if p.is_dir() and _images_in(p, "any"):
+            return _ntire(hr_dir, p, "any")
+    return _ntire(hr_dir, None, "any")
 
 
 def ntire_folder(root: str | Path, name: str) -> Path | None:
@@ -528,7 +533,7 @@ def _from_path(path: Path, split: str | None) -> Dataset:
     ntire_hr = _find_ntire_hr(path, split)
     if ntire_hr is not None:
         return _ntire_dataset(ntire_hr)
-    if _images_in(path):
+    if _images_in(path, "any"):
         return Dataset(path.name, path, "folder", path, {})
     raise DatasetError(
         f"{path}: not a dataset: expected HR/ (+ LR_bicubic/X<s>/), NTIRE <prefix>_HR/ + <prefix>_LR/ "
@@ -555,7 +560,7 @@ def resolve_dataset(name_or_path: str | Path, root: str | Path | None = None, sp
             f"dataset {text!r}: set ESR_BENCH_DATA to the folder holding your datasets, or pass a path "
             f"(known names: {known})"
         )
-    for candidate in BENCHMARK_NAMES.get(canon, ()) if canon else (text,):
+    for candidate in BENCHMARK_NAMES[canon] if canon else (text,):
         p = _child(base, candidate)
         if p is not None:
             ds = _from_path(p, split)
