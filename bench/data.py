@@ -9,6 +9,8 @@ Layouts recognised by :func:`resolve_dataset`:
   (``DIV2K_LSDIR_valid``/``_test`` from 2024 on, and the historical ``LSDIR_DIV2K_*``, ``DIV2K_valid``,
   ``DIV2K_test`` names; the 2022 test LR has no ``x4`` suffix, and ``<prefix>_LR_bicubic/X4`` is
   accepted too). Pass the folder holding them (the valid split is preferred) or the ``_HR`` folder.
+  :func:`ntire_split` finds one split by the folder names a challenge year's rules give
+  (``challenge.evaluate`` reads its ``--data`` with it, under the official ``*.png`` file rule).
 * **folder**: a folder of images, used as HR; LR is made by MATLAB bicubic.
 * **samples**: built in, no download: photographs bundled with scikit-image (LR by MATLAB bicubic).
 
@@ -46,12 +48,16 @@ __all__ = [
     "Dataset",
     "BENCHMARK_NAMES",
     "NTIRE_PREFIXES",
+    "NTIRE_ALIASES",
+    "IMAGE_FILE_RULES",
     "SAMPLE_IMAGES",
     "read_image",
     "modcrop",
     "make_lr",
     "resolve_dataset",
     "list_datasets",
+    "ntire_folder",
+    "ntire_split",
 ]
 
 IMAGE_EXTENSIONS = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -74,6 +80,20 @@ NTIRE_PREFIXES: tuple[str, ...] = (
     "DIV2K_valid",
     "DIV2K_test",
 )
+
+# Other spellings of an NTIRE prefix for the same images: the 2024+ rules name DIV2K_LSDIR_<split>, while
+# the official NTIRE 2024 test_demo.py globs LSDIR_DIV2K_<split>_HR (the 2023 test set's spelling).
+NTIRE_ALIASES: dict[str, tuple[str, ...]] = {
+    "DIV2K_LSDIR_valid": ("LSDIR_DIV2K_valid",),
+    "DIV2K_LSDIR_test": ("LSDIR_DIV2K_test",),
+}
+
+#: Which files of a folder are a dataset's images (:attr:`Dataset.image_files`). ``"any"``: every
+#: :data:`IMAGE_EXTENSIONS` suffix, in any letter case (bench's own reading). ``"png"``: names ending in
+#: lower-case ``.png`` only, what the official NTIRE ESR ``test_demo.py`` reads
+#: (``glob(<data_dir>/<split>_HR/*.png)``, case-sensitive on Linux, LR ``<stem>x4.png``): another file in
+#: the folder (``a.jpg``, ``a.PNG``) is not part of the split there, so it must not be one here either.
+IMAGE_FILE_RULES = ("any", "png")
 
 # photographs bundled with scikit-image (no download): used as HR, LR by MATLAB bicubic
 SAMPLE_IMAGES: tuple[str, ...] = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png")
@@ -230,8 +250,23 @@ def make_lr(hr: np.ndarray, scale: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------- dataset
 
 
-def _images_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+def _is_image_name(path: Path, rule: str) -> bool:
+    """Whether ``path``'s name makes it an image under the :data:`IMAGE_FILE_RULES` ``rule``."""
+    if rule == "any":
+        return path.suffix.lower() in IMAGE_EXTENSIONS
+    if rule == "png":
+        return path.suffix == ".png"
+    raise ValueError(f"unknown image file rule {rule!r} (one of {IMAGE_FILE_RULES})")
+
+
+def _check_image_files(rule: str) -> None:
+    if rule not in IMAGE_FILE_RULES:
+        raise ValueError(f"image_files must be one of {IMAGE_FILE_RULES}, got {rule!r}")
+
+
+def _images_in(folder: Path, rule: str) -> list[Path]:
+    """The files of ``folder`` whose names the :data:`IMAGE_FILE_RULES` ``rule`` takes, sorted by path."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and _is_image_name(p, rule))
 
 
 def _by_stem(files: list[Path]) -> dict[str, list[Path]]:
@@ -265,20 +300,29 @@ class Dataset:
     lr_dirs: dict[int, Path] = field(default_factory=dict)
     hr_files_override: tuple[Path, ...] | None = None
     scales: tuple[int, ...] | None = None  # scales the dataset supports (NTIRE: only 4); None: any
+    image_files: str = "any"  # which files are images: one of IMAGE_FILE_RULES
+
+    def __post_init__(self) -> None:
+        _check_image_files(self.image_files)
 
     def hr_files(self) -> list[Path]:
+        """The HR images, sorted by path (the files of ``hr_dir`` that :attr:`image_files` names)."""
         if self.hr_files_override is not None:
             return list(self.hr_files_override)
-        return _images_in(self.hr_dir)
+        return _images_in(self.hr_dir, self.image_files)
 
     def lr_dir(self, scale: int) -> Path | None:
+        """The folder of ready-made LR images for ``scale`` (converted by ``int()``), ``None`` when there is none."""
         return self.lr_dirs.get(int(scale))
 
-    def _lr_candidates(self, lr_dir: Path, stem: str, scale: int,
-                       by_stem: dict[str, list[Path]] | None = None) -> list[Path]:
-        """LR files present for ``stem``: ``<stem>x<s>.<ext>`` or ``<stem>.<ext>`` (any image extension)."""
-        if by_stem is None:
-            by_stem = _by_stem(_images_in(lr_dir))
+    def lr_files(self, scale: int) -> list[Path]:
+        """The images of the LR folder for ``scale`` (sorted by path; :attr:`image_files` rule), ``[]`` without one."""
+        lr_dir = self.lr_dir(scale)
+        return _images_in(lr_dir, self.image_files) if lr_dir is not None else []
+
+    @staticmethod
+    def _lr_candidates(stem: str, scale: int, by_stem: dict[str, list[Path]]) -> list[Path]:
+        """LR files of ``by_stem`` for ``stem``: ``<stem>x<s>.<ext>``, then ``<stem>.<ext>``."""
         return [p for n in (f"{stem}x{scale}", stem) for p in by_stem.get(n, [])]
 
     def pairs(self, scale: int, lr_source: str = "auto", check: bool = True, min_side: int = 0,
@@ -301,10 +345,10 @@ class Dataset:
                                f"set; cannot evaluate x{scale}")
         hr_files = self.hr_files()
         if not hr_files:
-            raise DatasetError(f"dataset {self.name}: no images ({', '.join(IMAGE_EXTENSIONS)}) in {self.hr_dir}")
-        lr_dir = self.lr_dir(scale)
-        use_files = lr_source == "files" or (lr_source == "auto" and lr_dir is not None)
-        if use_files and lr_dir is None:
+            kinds = ".png" if self.image_files == "png" else ", ".join(IMAGE_EXTENSIONS)
+            raise DatasetError(f"dataset {self.name}: no images ({kinds}) in {self.hr_dir}")
+        lr_dir = self.lr_dir(scale) if lr_source != "bicubic" else None  # None: LR made by bicubic
+        if lr_dir is None and lr_source == "files":
             raise DatasetError(
                 f"dataset {self.name}: no LR folder for x{scale} (looked for "
                 f"{self._expected_lr_dir(scale)}); use lr_source 'bicubic' (--lr bicubic) to make LR images"
@@ -317,13 +361,12 @@ class Dataset:
             if len(names) > 1:
                 problems.append(f"{self.hr_dir}: {len(names)} images named {stem!r} ({', '.join(names)}); results "
                                 "and saved images are keyed by name: keep one")
-        listing = _by_stem(_images_in(lr_dir)) if use_files and lr_dir is not None else {}
+        listing = _by_stem(_images_in(lr_dir, self.image_files)) if lr_dir is not None else {}
         pairs: list[ImagePair] = []
         for hr in hr_files:
             lr: Path | None = None
-            if use_files:
-                assert lr_dir is not None
-                found = self._lr_candidates(lr_dir, hr.stem, scale, listing)
+            if lr_dir is not None:
+                found = self._lr_candidates(hr.stem, scale, listing)
                 lr = found[0] if found else None
                 if lr is None:
                     problems.append(f"missing LR for {hr.name}: expected {lr_dir / f'{hr.stem}x{scale}.png'}")
@@ -396,16 +439,58 @@ def _benchmark_dataset(folder: Path) -> Dataset:
     return Dataset(name, folder, "benchmark", hr, lr_dirs)
 
 
+def _ntire(hr_dir: Path, lr_dir: Path | None, image_files: str) -> Dataset:
+    """The x4-only NTIRE dataset of ``<prefix>_HR`` (its name: the prefix) and its LR folder, if any."""
+    name = hr_dir.name[: -len("_HR")] if hr_dir.name.upper().endswith("_HR") else hr_dir.name
+    return Dataset(name, hr_dir.parent, "ntire", hr_dir, {4: lr_dir} if lr_dir else {},
+                   scales=(4,), image_files=image_files)
+
+
 def _ntire_dataset(hr_dir: Path) -> Dataset:
     prefix = hr_dir.name[: -len("_HR")]
     parent = hr_dir.parent
-    lr_dirs: dict[int, Path] = {}
     for cand in (f"{prefix}_LR", f"{prefix}_LR_bicubic/X4", f"{prefix}_LR_bicubic"):
         p = parent / cand
-        if p.is_dir() and _images_in(p):
-            lr_dirs[4] = p
-            break
-    return Dataset(prefix, parent, "ntire", hr_dir, lr_dirs, scales=(4,))
+        if p.is_dir() and _images_in(p, "any"):
+            return _ntire(hr_dir, p, "any")
+    return _ntire(hr_dir, None, "any")
+
+
+def ntire_folder(root: str | Path, name: str) -> Path | None:
+    """The folder ``name`` directly under ``root``, or ``None`` when it is absent.
+
+    The name is matched without regard to letter case (an exact match first), and an NTIRE prefix of
+    :data:`NTIRE_ALIASES` may be spelt either way (``DIV2K_LSDIR_valid_HR`` is also found as
+    ``LSDIR_DIV2K_valid_HR``, the spelling of the official NTIRE 2024 ``test_demo.py``).
+    """
+    root = Path(root)
+    names = [name]
+    for prefix, others in NTIRE_ALIASES.items():
+        if name.startswith(f"{prefix}_"):
+            names += [other + name[len(prefix):] for other in others]
+    for n in names:
+        found = _child(root, n)
+        if found is not None:
+            return found
+    return None
+
+
+def ntire_split(root: str | Path, hr_name: str, lr_name: str, *, image_files: str = "any") -> Dataset | None:
+    """One NTIRE split under ``root``: HR folder ``hr_name`` + LR folder ``lr_name`` (``<prefix>_HR`` / ``_LR``).
+
+    The folder names come from a challenge year's rules (``challenge.rules.YearRules.valid_layout``);
+    each is looked up by :func:`ntire_folder` (letter case and :data:`NTIRE_ALIASES` spellings). Returns
+    ``None`` when either folder is absent, else an x4-only ``"ntire"`` :class:`Dataset` named after the
+    HR folder's prefix, whose :meth:`Dataset.pairs` (``lr_source="files"``) pairs ``<stem>.png`` with
+    ``<stem>x4.png`` or ``<stem>.png`` (the NTIRE 2022 test set) and refuses an image with both.
+    ``image_files`` is the :data:`IMAGE_FILE_RULES` rule: ``"png"`` reads the folder as the official
+    ``test_demo.py`` does. Raises ``ValueError`` for an unknown rule.
+    """
+    _check_image_files(image_files)
+    hr_dir, lr_dir = ntire_folder(root, hr_name), ntire_folder(root, lr_name)
+    if hr_dir is None or lr_dir is None:
+        return None
+    return _ntire(hr_dir, lr_dir, image_files)
 
 
 def _find_ntire_hr(folder: Path, split: str | None) -> Path | None:
@@ -448,7 +533,7 @@ def _from_path(path: Path, split: str | None) -> Dataset:
     ntire_hr = _find_ntire_hr(path, split)
     if ntire_hr is not None:
         return _ntire_dataset(ntire_hr)
-    if _images_in(path):
+    if _images_in(path, "any"):
         return Dataset(path.name, path, "folder", path, {})
     raise DatasetError(
         f"{path}: not a dataset: expected HR/ (+ LR_bicubic/X<s>/), NTIRE <prefix>_HR/ + <prefix>_LR/ "
@@ -475,7 +560,7 @@ def resolve_dataset(name_or_path: str | Path, root: str | Path | None = None, sp
             f"dataset {text!r}: set ESR_BENCH_DATA to the folder holding your datasets, or pass a path "
             f"(known names: {known})"
         )
-    for candidate in BENCHMARK_NAMES.get(canon, ()) if canon else (text,):
+    for candidate in BENCHMARK_NAMES[canon] if canon else (text,):
         p = _child(base, candidate)
         if p is not None:
             ds = _from_path(p, split)

@@ -243,7 +243,7 @@ def dataset_identity(dataset: Any, scale: int, lr_source: str = "auto") -> dict[
     "files", "bytes", "sha256"}``; the dataset's location is not part of it (a copy elsewhere is the
     same dataset). Raises ``bench.data.DatasetError`` for a dataset that cannot be resolved.
     """
-    from .data import IMAGE_EXTENSIONS, Dataset, resolve_dataset
+    from .data import Dataset, resolve_dataset
 
     ds = dataset if isinstance(dataset, Dataset) else resolve_dataset(dataset)
 
@@ -256,8 +256,7 @@ def dataset_identity(dataset: Any, scale: int, lr_source: str = "auto") -> dict[
     files = [(label("HR", p), p) for p in ds.hr_files()]
     lr_dir = ds.lr_dir(int(scale))
     if lr_source != "bicubic" and lr_dir is not None and lr_dir.is_dir():
-        files += [(label("LR", p), p) for p in sorted(lr_dir.iterdir())
-                  if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+        files += [(label("LR", p), p) for p in ds.lr_files(scale)]
     return {"name": ds.name, **_fingerprint(files)}
 
 

@@ -9,7 +9,8 @@ declared ``data_range`` is checked against the other range on real images (:func
 Runtime: CUDA events around the forward only, then synchronize, no warm-up, per-image mean per split
 (on CPU, ``time.perf_counter``); "Ave Time" = (valid mean + test mean) / 2. Memory:
 ``max_memory_allocated`` after each split, never reset (CUDA only). Splits and file naming follow
-the year's rules. ``measure = "full"`` adds a robust-mode runtime (:func:`bench.runtime.measure_runtime`)
+the year's rules, read by :func:`bench.data.ntire_split` under the official ``*.png`` file rule
+(:func:`find_split`). ``measure = "full"`` adds a robust-mode runtime (:func:`bench.runtime.measure_runtime`)
 and checks the data_range on every image.
 """
 
@@ -17,50 +18,35 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .findings import ERROR, INFO, WARNING
 from .rules import get_rules
+
+if TYPE_CHECKING:
+    from bench.data import ImagePair
 
 __all__ = ["find_split", "evaluate_submission", "check_data_range", "RANGE_CHECK_IMAGES"]
 
 RANGE_CHECK_IMAGES = 1  # images of the first split re-run in the other data_range ("official" measure)
 RANGE_TOLERANCE_DB = 0.005  # range-equivariant models give equal PSNR up to rounding in both ranges
 
-_ALIASES = {
-    "DIV2K_LSDIR_valid_HR": ("LSDIR_DIV2K_valid_HR",),
-    "DIV2K_LSDIR_test_HR": ("LSDIR_DIV2K_test_HR",),
-    "DIV2K_LSDIR_valid_LR": ("LSDIR_DIV2K_valid_LR",),
-    "DIV2K_LSDIR_test_LR": ("LSDIR_DIV2K_test_LR",),
-}
+def find_split(root: Path, layout: tuple[str, str]) -> list[ImagePair] | None:
+    """The checked x4 image pairs of one split, or ``None`` when its folders (or its HR images) are absent.
 
-
-def _dir(root: Path, name: str) -> Path | None:
-    for n in (name, *_ALIASES.get(name, ())):
-        if (root / n).is_dir():
-            return root / n
-    return None
-
-
-def find_split(root: Path, layout: tuple[str, str]) -> list[tuple[str, Path, Path]] | None:
-    """``[(stem, hr_path, lr_path)]`` of one split, or ``None`` when its folders are absent.
-
-    LR files are ``<stem>x4.png``, or ``<stem>.png`` (NTIRE 2022 test set); both present for one image is a
-    ``FileNotFoundError`` naming them (the record would otherwise not say which one was read).
+    ``layout`` is the year's ``(HR folder, LR folder)`` names; the folders and pairs are those of
+    :func:`bench.data.ntire_split` with the official ``test_demo.py`` file rule (``image_files="png"``:
+    ``<HR>/*.png``), LR ``<stem>x4.png`` or ``<stem>.png`` (NTIRE 2022 test set). Raises
+    :class:`bench.data.DatasetError` listing every missing or ambiguous LR file (both names present: which
+    one the official harness reads depends on its year, so it is never guessed), wrong LR size or
+    unreadable image.
     """
-    hr_dir, lr_dir = _dir(root, layout[0]), _dir(root, layout[1])
-    if hr_dir is None or lr_dir is None:
+    from bench.data import ntire_split
+
+    ds = ntire_split(root, *layout, image_files="png")
+    if ds is None or not ds.hr_files():  # no HR image: the split is absent
         return None
-    pairs = []
-    for hr in sorted(hr_dir.glob("*.png")):
-        found = [c for c in (lr_dir / f"{hr.stem}x4.png", lr_dir / f"{hr.stem}.png") if c.is_file()]
-        if not found:
-            raise FileNotFoundError(f"no LR image for {hr.name} in {lr_dir} (expected {hr.stem}x4.png)")
-        if len(found) > 1:  # which one the official harness reads depends on its year: never guess
-            raise FileNotFoundError(f"two LR images for {hr.name} in {lr_dir}: {found[0].name} and {found[1].name}; "
-                                    "keep the one your year's harness reads")
-        pairs.append((hr.stem, hr, found[0]))
-    return pairs
+    return ds.pairs(4, lr_source="files")
 
 
 def _read_lr_hr(hr_p: Path, lr_p: Path):
@@ -80,8 +66,8 @@ def _run_split(model, pairs, dr: float, entry: dict[str, Any], device) -> dict[s
 
     psnrs, times = [], []
     cuda = device.type == "cuda"
-    for _stem, hr_p, lr_p in pairs:
-        lr, hr = _read_lr_hr(hr_p, lr_p)
+    for pair in pairs:
+        lr, hr = _read_lr_hr(pair.hr, pair.lr)
         x = (lr / (255.0 / dr)).to(device)
         if cuda:
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -95,7 +81,7 @@ def _run_split(model, pairs, dr: float, entry: dict[str, Any], device) -> dict[s
             y = team_forward(model, x, entry)
             times.append((time.perf_counter() - t0) * 1000)
         if tuple(y.shape[-2:]) != hr.shape[:2]:
-            raise ValueError(f"{lr_p.name}: output {tuple(y.shape)} vs modcropped HR {hr.shape[:2]}")
+            raise ValueError(f"{pair.lr.name}: output {tuple(y.shape)} vs modcropped HR {hr.shape[:2]}")
         psnrs.append(psnr_ntire(y.float(), hr, dr))
     res: dict[str, Any] = {"runtime": times, "psnr": psnrs, "ave_runtime": sum(times) / len(times),
                            "ave_psnr": sum(psnrs) / len(psnrs)}
@@ -111,8 +97,8 @@ def _range_psnr(model, pairs, dr: float, entry: dict[str, Any], device) -> float
 
     vals = []
     with torch.no_grad():
-        for _stem, hr_p, lr_p in pairs:
-            lr, hr = _read_lr_hr(hr_p, lr_p)
+        for pair in pairs:
+            lr, hr = _read_lr_hr(pair.hr, pair.lr)
             vals.append(psnr_ntire(team_forward(model, (lr / (255.0 / dr)).to(device), entry).float(), hr, dr))
     return sum(vals) / len(vals)
 
@@ -148,6 +134,8 @@ def evaluate_submission(c, model, entry: dict[str, Any], job: dict[str, Any]) ->
     """Valid/test PSNR and runtime on ``job['data']`` (NTIRE layout of the job's year), plus robust runtime."""
     import torch
 
+    from bench.data import DatasetError
+
     year = job.get("year") or 2026
     rules = get_rules(year)
     root = Path(job["data"])
@@ -155,7 +143,7 @@ def evaluate_submission(c, model, entry: dict[str, Any], job: dict[str, Any]) ->
     for split, layout in (("valid", rules.valid_layout), ("test", rules.test_layout)):
         try:
             pairs = find_split(root, layout)
-        except FileNotFoundError as exc:
+        except DatasetError as exc:
             c.add("dataset-missing", ERROR, str(exc), stop=True)
         if pairs:
             splits[split] = pairs

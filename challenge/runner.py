@@ -68,7 +68,8 @@ def data_fingerprint(data: str | Path | None, year: int | None) -> dict[str, Any
     """Names, sizes and mtimes (ns) of the images of the year's valid/test folders under ``data``."""
     if not data:
         return None
-    from .evaluate import _dir
+    from bench.data import ntire_folder
+
     from .rules import get_rules
 
     rules = get_rules(year or 2026)
@@ -76,7 +77,7 @@ def data_fingerprint(data: str | Path | None, year: int | None) -> dict[str, Any
     h, n = hashlib.sha256(), 0
     for layout in (rules.valid_layout, rules.test_layout):
         for name in layout:
-            d = _dir(root, name)
+            d = ntire_folder(root, name)
             for f in sorted(d.iterdir()) if d else []:
                 st = f.stat()
                 h.update(f"{d.name}/{f.name}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())

@@ -278,19 +278,72 @@ def test_metrics_shapes_borders_and_window_edges() -> None:
 
 
 def test_challenge_lr_stem_ambiguity_is_refused(tmp_path):
-    """``<stem>x4.png`` and ``<stem>.png`` both present: refused, naming both (never read silently)."""
+    """``<stem>x4.png`` and ``<stem>.png`` both present: refused, naming both (never read silently).
+
+    The challenge's split is bench.data's NTIRE split (one rule, one place), read under the official
+    ``*.png`` rule: ``find_split`` gives what :func:`bench.data.ntire_split` pairs.
+    """
     import numpy as np
     import pytest
     from PIL import Image
 
+    from bench.data import DatasetError, ntire_split
     from challenge.evaluate import find_split
 
-    hr_dir, lr_dir = tmp_path / "HR", tmp_path / "LR"
+    layout = ("DIV2K_LSDIR_valid_HR", "DIV2K_LSDIR_valid_LR")
+    hr_dir, lr_dir = tmp_path / "LSDIR_DIV2K_valid_HR", tmp_path / "LSDIR_DIV2K_valid_LR"  # the alias spelling
     hr_dir.mkdir()
     lr_dir.mkdir()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(hr_dir / "0801.png")
     Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(lr_dir / "0801x4.png")
-    assert [(s, lr.name) for s, _, lr in find_split(tmp_path, ("HR", "LR"))] == [("0801", "0801x4.png")]
+    assert [(p.name, p.hr, p.lr) for p in find_split(tmp_path, layout)] == [
+        (p.name, p.hr, p.lr) for p in ntire_split(tmp_path, *layout, image_files="png").pairs(4, lr_source="files")
+    ] == [("0801", hr_dir / "0801.png", lr_dir / "0801x4.png")]
     Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(lr_dir / "0801.png")
-    with pytest.raises(FileNotFoundError, match="two LR images for 0801.png.*0801x4.png and 0801.png"):
-        find_split(tmp_path, ("HR", "LR"))
+    with pytest.raises(DatasetError, match=r"2 LR files for 0801.png \(0801x4.png, 0801.png\)"):
+        find_split(tmp_path, layout)
+
+
+def test_challenge_split_is_read_by_the_official_png_rule(tmp_path):
+    """The challenge reads ``<split>_HR/*.png`` as the official test_demo.py globs; bench's own reading takes
+    every image extension. A missing LR file stops the evaluation as ``dataset-missing``, naming it."""
+    import numpy as np
+    import pytest
+    from PIL import Image
+
+    from bench.data import resolve_dataset
+    from challenge.evaluate import evaluate_submission, find_split
+
+    layout = ("DIV2K_valid_HR", "DIV2K_valid_LR")
+    hr_dir, lr_dir = tmp_path / layout[0], tmp_path / layout[1]
+    hr_dir.mkdir()
+    lr_dir.mkdir()
+    for name in ("0801.png", "0802.jpg", "0803.PNG"):
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(hr_dir / name, format="PNG")
+        Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(lr_dir / name.replace(".", "x4."), format="PNG")
+    assert [p.name for p in find_split(tmp_path, layout)] == ["0801"]
+    assert [p.name for p in resolve_dataset(tmp_path).pairs(4)] == ["0801", "0802", "0803"]
+
+    class Stop(Exception):
+        pass
+
+    class Checks:
+        def __init__(self):
+            self.findings = []
+
+        def add(self, code, severity, message, stop=False):
+            self.findings.append((code, severity, message))
+            if stop:
+                raise Stop
+
+    (lr_dir / "0801x4.png").unlink()
+    c = Checks()
+    with pytest.raises(Stop):
+        evaluate_submission(c, None, {"data_range": 1.0}, {"year": 2022, "data": str(tmp_path)})
+    ((code, severity, message),) = c.findings
+    assert (code, severity) == ("dataset-missing", "error")
+    assert f"missing LR for 0801.png: expected {lr_dir / '0801x4.png'}" in message
+    c = Checks()
+    with pytest.raises(Stop):
+        evaluate_submission(c, None, {"data_range": 1.0}, {"year": 2022, "data": str(tmp_path / "none")})
+    assert [f[0] for f in c.findings] == ["dataset-missing"] and "has neither" in c.findings[0][2]
