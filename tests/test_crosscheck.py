@@ -369,3 +369,26 @@ def test_an_operator_outside_the_rule_is_reported() -> None:
     assert rec.complete_unknown_ops == ["aten::atan"]
     assert rec.complete_macs_lr256 == 3 * 12 * 256  # the conv only; atan counted 0 and said so
     assert any(w.startswith("the complete count has no rule for aten::atan") for w in rec.warnings)
+
+
+def test_first_pass_counts_nearest_interpolation_by_its_rule() -> None:
+    """head conv 3->12 (3x3) at 16x16: 9*3*12*256 = 82,944; PixelShuffle(2) -> 3x32x32; plus the input
+    upscaled by nearest x2: 3*32*32 = 3,072 (1 per output element) and the add: 3,072. Total 89,088,
+    in the record (where FlopCounterMode runs beside the complete counter) as alone."""
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.head = nn.Conv2d(3, 12, 3, padding=1)
+            self.up = nn.PixelShuffle(2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.up(self.head(x)) + F.interpolate(x, scale_factor=2, mode="nearest")
+
+    rec = _count(Net())
+    assert rec.complete_by_operator == {"aten::add": 3_072, "aten::convolution": 82_944,
+                                        "aten::upsample_nearest2d": 3_072}
+    assert rec.complete_macs_lr256 == 89_088
+    assert rec.torch_flops_lr256 == 2 * 82_944  # FlopCounterMode beside it is unchanged
+    alone = complete_count(Net().eval(), (torch.rand(1, 3, *LR),), shape_only=True)
+    assert alone.by_operator == rec.complete_by_operator

@@ -206,12 +206,24 @@ class CompleteCount:
         return sum(self.by_category.get(c, 0) for c in MAC_CATEGORIES)
 
 
+def _overloads(packet: Any) -> list[Any]:
+    """Every ``OpOverload`` of an ATen operator packet (``aten.add`` -> ``aten.add.Tensor``, ...)."""
+    return [getattr(packet, name) for name in packet.overloads()]
+
+
 class CompleteCounter(tfc.FlopCounterMode):
     """``FlopCounterMode`` whose registry is exactly :data:`COMPLETE_FORMULAS` (MACs, module docstring)."""
 
     def __init__(self) -> None:
         super().__init__(display=False)
         self.flop_registry = {k: raw_formula(k) for k in COMPLETE_FORMULAS}
+        # FlopCounterMode decomposes every operator *overload* missing from its registry (it holds packets):
+        # ``upsample_nearest*`` has a Python decomposition (index arithmetic + ``_unsafe_index``) that would
+        # never reach the interpolation rule, so interpolation overloads are listed too and count as
+        # themselves (other decompositions, e.g. ``native_batch_norm`` -> ``_native_batch_norm_legit*``,
+        # land on operators with the right rule and are kept).
+        self.flop_registry.update({overload: self.flop_registry[packet] for packet in COMPLETE_FORMULAS
+                                   if CATEGORY[packet] == "interpolation" for overload in _overloads(packet)})
         self.ops_seen: dict[str, int] = {}
 
     def _count_flops(self, func_packet: Any, out: Any, args: tuple, kwargs: dict) -> Any:

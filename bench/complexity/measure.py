@@ -184,7 +184,8 @@ def _first_pass(net: nn.Module, inputs: tuple, shape_only: bool):  # noqa: ANN20
 
     with torch.no_grad(), counters.maybe_shape_only(shape_only):
         census = OpCensus(net)
-        with NtireCounter(net) as ntire, census, CompleteCounter() as full, FlopCounterMode(display=False) as fc:
+        # the complete counter innermost: it sees each operator before FlopCounterMode decomposes it
+        with NtireCounter(net) as ntire, census, FlopCounterMode(display=False) as fc, CompleteCounter() as full:
             net(*inputs)
     params_after = sum(p.numel() for p in net.parameters())
     torch_by_op = dict(fc.get_flop_counts().get("Global", {}))
