@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from math import prod
 from typing import Any
 
@@ -49,14 +50,18 @@ __all__ = ["COMPLETE_FORMULAS", "CATEGORY", "CompleteCount", "complete_count", "
 aten = torch.ops.aten
 
 
-def _half(formula: Callable[..., int]) -> Callable[..., int]:
-    """torch's formulas count 2 FLOPs per multiply-add; the complete count is in MACs."""
+# The formulas are module-level functions, bound to their constants with ``functools.partial`` in the
+# registry below (not closures built by factories at import), so that all their arithmetic runs, and can
+# be checked, at counting time.
 
-    def macs(*args: Any, **kwargs: Any) -> int:
-        return int(formula(*args, **kwargs)) // 2
 
-    macs._get_raw = True  # torch's registered formulas take tensors (``out_val=``) and read shapes themselves
-    return macs
+def _half_macs(formula: Callable[..., int], *args: Any, **kwargs: Any) -> int:
+    """torch's formulas count 2 FLOPs per multiply-add; the complete count is in MACs.
+
+    ``formula`` is one of torch's registered formulas: it takes the operator's tensors (``out_val=``) and
+    reads their shapes itself, so :func:`raw_formula` does not wrap it again.
+    """
+    return int(formula(*args, **kwargs)) // 2
 
 
 def _out_numel(*_args: Any, out_shape: Any = None, **_kwargs: Any) -> int:
@@ -65,12 +70,12 @@ def _out_numel(*_args: Any, out_shape: Any = None, **_kwargs: Any) -> int:
     return int(prod(out_shape)) if out_shape is not None else 0
 
 
-def _per_output(n: int) -> Callable[..., int]:
-    return lambda *a, out_shape=None, **k: n * _out_numel(out_shape=out_shape)
+def _n_per_output(n: int, *_args: Any, out_shape: Any = None, **_kwargs: Any) -> int:
+    return n * _out_numel(out_shape=out_shape)
 
 
-def _per_input(n: int) -> Callable[..., int]:
-    return lambda x_shape, *a, out_shape=None, **k: n * int(prod(x_shape))
+def _n_per_input(n: int, x_shape: Any, *_args: Any, out_shape: Any = None, **_kwargs: Any) -> int:
+    return n * int(prod(x_shape))
 
 
 def _attention(q_shape: Any, k_shape: Any, v_shape: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
@@ -82,12 +87,10 @@ def _attention(q_shape: Any, k_shape: Any, v_shape: Any, *args: Any, out_shape: 
 ATTENTION_SOFTMAX = "attention: scale + softmax"
 
 
-def _norm(affine_index: int) -> Callable[..., int]:
-    def count(x_shape: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
-        affine = len(args) >= affine_index and args[affine_index - 1] is not None
-        return (5 if affine else 4) * int(prod(x_shape))
-
-    return count
+def _norm_count(affine_index: int, x_shape: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
+    """5 per element with an affine transform (``args[affine_index - 1]``, the weight, not None), 4 without."""
+    affine = len(args) >= affine_index and args[affine_index - 1] is not None
+    return (5 if affine else 4) * int(prod(x_shape))
 
 
 def _batch_norm_eval(x_shape: Any, weight: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
@@ -127,42 +130,45 @@ CATEGORY: dict[Any, str] = {}
 COMPLETE_FORMULAS: dict[Any, Callable[..., int]] = {}
 
 
-def _add(names: tuple[str, ...] | list[str], formula: Callable[..., int], category: str,
-         inplace: bool = False) -> None:
+def _register(formulas: dict, categories: dict, names: tuple[str, ...] | list[str], formula: Callable[..., int],
+              category: str, inplace: bool = False) -> None:
+    """Register ``formula`` and ``category`` for each ``aten.<name>`` that exists (and ``<name>_`` when
+    ``inplace``) in ``formulas`` / ``categories``."""
     for n in names:
         for variant in (n, n + "_") if inplace else (n,):
             packet = getattr(aten, variant, None)
             if packet is not None:
-                COMPLETE_FORMULAS[packet] = formula
-                CATEGORY[packet] = category
+                formulas[packet] = formula
+                categories[packet] = category
 
 
+_add = partial(_register, COMPLETE_FORMULAS, CATEGORY)
 _add(["convolution", "_convolution", "cudnn_convolution", "convolution_overrideable", "_slow_conv2d_forward"],
-     _half(tfc.conv_flop), "conv")
-_add(["mm"], _half(tfc.mm_flop), "matmul")
-_add(["addmm"], _half(tfc.addmm_flop), "matmul")
-_add(["bmm"], _half(tfc.bmm_flop), "matmul")
-_add(["baddbmm"], _half(tfc.baddbmm_flop), "matmul")
+     partial(_half_macs, tfc.conv_flop), "conv")
+_add(["mm"], partial(_half_macs, tfc.mm_flop), "matmul")
+_add(["addmm"], partial(_half_macs, tfc.addmm_flop), "matmul")
+_add(["bmm"], partial(_half_macs, tfc.bmm_flop), "matmul")
+_add(["baddbmm"], partial(_half_macs, tfc.baddbmm_flop), "matmul")
 _add(["_scaled_dot_product_efficient_attention", "_scaled_dot_product_flash_attention",
       "_scaled_dot_product_cudnn_attention", "_scaled_dot_product_flash_attention_for_cpu",
       "_scaled_dot_product_fused_attention_overrideable"], _attention, "attention")
-_add(_ELEMENTWISE, _per_output(1), "elementwise", inplace=True)
-_add(_REDUCTIONS, _per_input(1), "reduction")
-_add(["_softmax", "_log_softmax", "_safe_softmax", "softmax", "log_softmax"], _per_input(3), "softmax")
-_add(["native_layer_norm"], _norm(2), "normalisation")
-_add(["native_group_norm"], _norm(1), "normalisation")
-_add(["_native_batch_norm_legit"], _norm(1), "normalisation")
+_add(_ELEMENTWISE, partial(_n_per_output, 1), "elementwise", inplace=True)
+_add(_REDUCTIONS, partial(_n_per_input, 1), "reduction")
+_add(["_softmax", "_log_softmax", "_safe_softmax", "softmax", "log_softmax"], partial(_n_per_input, 3), "softmax")
+_add(["native_layer_norm"], partial(_norm_count, 2), "normalisation")
+_add(["native_group_norm"], partial(_norm_count, 1), "normalisation")
+_add(["_native_batch_norm_legit"], partial(_norm_count, 1), "normalisation")
 _add(["_native_batch_norm_legit_no_training", "native_batch_norm"], _batch_norm_eval, "normalisation")
 _add(["upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d", "_upsample_nearest_exact2d"],
-     _per_output(1), "interpolation")
-_add(["upsample_linear1d"], _per_output(2), "interpolation")
-_add(["upsample_bilinear2d", "_upsample_bilinear2d_aa", "grid_sampler_2d"], _per_output(4), "interpolation")
-_add(["upsample_trilinear3d"], _per_output(8), "interpolation")
-_add(["upsample_bicubic2d", "_upsample_bicubic2d_aa"], _per_output(16), "interpolation")
+     partial(_n_per_output, 1), "interpolation")
+_add(["upsample_linear1d"], partial(_n_per_output, 2), "interpolation")
+_add(["upsample_bilinear2d", "_upsample_bilinear2d_aa", "grid_sampler_2d"], partial(_n_per_output, 4), "interpolation")
+_add(["upsample_trilinear3d"], partial(_n_per_output, 8), "interpolation")
+_add(["upsample_bicubic2d", "_upsample_bicubic2d_aa"], partial(_n_per_output, 16), "interpolation")
 _add(["avg_pool2d", "max_pool2d_with_indices", "avg_pool1d", "max_pool2d", "avg_pool3d",
       "max_pool3d_with_indices"], _pool, "pooling")
 _add(["_adaptive_avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "_adaptive_avg_pool3d"],
-     _per_input(1), "pooling")
+     partial(_n_per_input, 1), "pooling")
 _ZERO_NAMES = frozenset(_ZERO)
 MAC_CATEGORIES = ("conv", "matmul", "attention")
 
@@ -170,7 +176,7 @@ MAC_CATEGORIES = ("conv", "matmul", "attention")
 def raw_formula(packet: Any) -> Callable[..., int]:
     """The formula of ``packet`` taking the operator's own arguments and ``out_val=`` (FlopCounterMode's call)."""
     f = COMPLETE_FORMULAS[packet]
-    return f if getattr(f, "_get_raw", False) else tfc.shape_wrapper(f)
+    return f if getattr(f, "func", None) is _half_macs else tfc.shape_wrapper(f)
 
 
 def op_name(packet: Any) -> str:
@@ -224,11 +230,11 @@ class CompleteCounter(tfc.FlopCounterMode):
         # land on operators with the right rule and are kept).
         self.flop_registry.update({overload: self.flop_registry[packet] for packet in COMPLETE_FORMULAS
                                    if CATEGORY[packet] == "interpolation" for overload in _overloads(packet)})
-        self.ops_seen: dict[str, int] = {}
+        self.ops_seen: set[str] = set()
 
     def _count_flops(self, func_packet: Any, out: Any, args: tuple, kwargs: dict) -> Any:
         name = op_name(func_packet)  # FlopCounterMode calls this for every operator that runs
-        self.ops_seen[name] = self.ops_seen.get(name, 0) + 1
+        self.ops_seen.add(name)
         out = super()._count_flops(func_packet, out, args, kwargs)
         if CATEGORY.get(func_packet) == "attention":  # the fused kernel's scaling and softmax, per score
             scores = int(prod(args[0].shape[:-1])) * int(args[1].shape[-2])
