@@ -4,7 +4,7 @@
 * :data:`HR_SIZE`: the 1280x720 HR output of the papers' "Multi-Adds" (AGDN table 5, IMDN, RFDN, ...).
 * :func:`lr_size_for_hr`: the LR input whose output covers an HR frame, ``ceil(H/s) x ceil(W/s)``
   (x3 at 720p: 240x427, an output of 720x1281; the rule under which the official complexity figures of
-  ``reference/official_complexity.csv`` are reproduced exactly).
+  ``$ESR_BENCH_SHARED/reference/official_complexity.csv`` are reproduced exactly).
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ def _forward_average(model: nn.Module, x: torch.Tensor, scale: int, tile: int, o
 
 def forward_tiled(model: nn.Module, x: torch.Tensor, scale: int, tile: int, overlap: int = 16,
                   *, stitch: str = "centre") -> torch.Tensor:
-    """Run ``model`` on ``tile`` x ``tile`` LR tiles of ``x`` (``BxCxHxW``); returns ``Bx3xsHxsW``.
+    """Run ``model`` on ``tile`` x ``tile`` LR tiles of ``x`` (``BxCxHxW``); returns the model's ``BxC'xsHxsW`` output.
 
     ``stitch`` is ``"centre"`` (keep each tile's centre) or ``"average"`` (the official NTIRE rule,
     see the module docstring; use ``overlap=OFFICIAL_OVERLAP`` for the official default). Values stay

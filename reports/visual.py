@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from bench.data import make_lr, read_image, resolve_dataset
+from bench.data import make_lr, modcrop, read_image, resolve_dataset
 from bench.imresize import imresize
 from bench.metrics import prepare, psnr, ssim
 
@@ -104,15 +104,11 @@ def visual_comparison(models: list[str], dataset: str | Path, image: str, scale:
     """Crops of HR, bicubic and every model for ``image``; ``box`` = (x, y, w, h) in HR pixels (default: a
     centred square of a quarter of the shorter side). ``sr_fn(model, scale, lr) -> uint8 SR`` overrides
     the model call (tests)."""
-    hr_path, lr_path = find_image(dataset, image, scale)
-    hr = read_image(hr_path)
-    h, w = (hr.shape[0] // scale) * scale, (hr.shape[1] // scale) * scale
-    hr = hr[:h, :w]
+    hr_path, lr_path = find_image(dataset, image, scale)  # Dataset.pairs checked the LR size against the HR
+    hr = modcrop(read_image(hr_path), scale)
+    h, w = hr.shape[:2]
     notes: list[str] = []
     lr = read_image(lr_path) if lr_path else make_lr(hr, scale)
-    if lr.shape[0] * scale != h or lr.shape[1] * scale != w:
-        raise ValueError(f"LR {lr_path} is {lr.shape[1]}x{lr.shape[0]}, "
-                         f"expected {w // scale}x{h // scale} for x{scale}")
     if box is None:
         side = max(8, min(h, w) // 4)
         box = ((w - side) // 2, (h - side) // 2, side, side)

@@ -223,3 +223,14 @@ def test_score_team_fields_and_non_finite_values():
     test = next(c for c in ts.checks if c.split == "test")
     assert (test.value, test.threshold, test.passes, test.passes_display) == (None, 26.99, False, False)
     assert ts.failed_splits == ["test"] and not ts.passes_threshold
+
+
+@pytest.mark.parametrize("psnr, passes, shown_as_passing", [
+    (26.8951, False, True),   # displays as 26.90 but is below the threshold: refused, flagged "displays as"
+    (26.86, False, False),    # 26.86 < 26.90 even when displayed (a 1-decimal rounding would show 26.9)
+    (26.90, True, True),
+])
+def test_threshold_display_flag_uses_two_decimals(psnr: float, passes: bool, shown_as_passing: bool):
+    m = metrics_from_official("t", {"valid_ave_psnr": psnr, "test_ave_psnr": 27.5})
+    valid = next(c for c in score_team(get_rules(2024), m).checks if c.split == "valid")
+    assert (valid.passes, valid.passes_display) == (passes, shown_as_passing)

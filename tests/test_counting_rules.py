@@ -948,3 +948,26 @@ def test_ptflops_wrapper_counts_the_callers_values() -> None:
             return x
 
     assert ptflops_count(ValueDependent(), (torch.full((1, 3, 4, 4), 3.0),), shape_only=False) == 576
+
+
+def test_ntire_hook_counter_splits_conv_and_linear_flops_over_every_call() -> None:
+    """Hand count, NTIRE 2022/23 rules: conv 3->4 k3 on 8x8 (pad 1) = 3*4*9*64 = 6,912; ReLU = 256 outputs;
+    Linear(4, 6) on (2, 4) = 2*4*6 = 48 and Linear(6, 5) on (2, 6) = 60, called twice -> 120."""
+    from bench.complexity.ntire import NtireCounter
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.act = nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()
+            self.fc1, self.fc2 = nn.Linear(4, 6), nn.Linear(6, 5)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            f = self.act(self.conv(x)).mean(dim=(2, 3)).expand(2, 4)
+            return self.fc2(self.fc1(f)) + self.fc2(self.fc1(f))
+
+    with NtireCounter(Net()) as n, torch.no_grad():
+        n.model(torch.zeros(1, 3, 8, 8))
+    c = n.counts
+    assert c.conv_flops == 6912 and c.linear_flops == 2 * (48 + 60)
+    assert c.flops == 6912 + 256 + 2 * (48 + 60) and c.convs == 1 and c.activations == 256
+    assert c.flops_by_module == {"conv": 6912, "act": 256, "fc1": 96, "fc2": 120}

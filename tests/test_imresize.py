@@ -89,3 +89,46 @@ def test_bicubic_model_is_matlab_uint8_upscaling(scale: int) -> None:
     ref = imr.imresize(xf[0].permute(1, 2, 0).numpy(), float(scale))
     out = imr.imresize_torch(xf, float(scale))[0].permute(1, 2, 0).numpy()
     np.testing.assert_allclose(out, ref, atol=1e-12)
+
+
+def test_anisotropic_scale_is_applied_per_axis_in_order() -> None:
+    """scale=(sh, sw): rows by sh, columns by sw (MATLAB's [h w] order); the same as two single-axis resizes."""
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (12, 20, 3), dtype=np.uint8).astype(np.float64)
+    both = imr.imresize(img, (0.5, 0.25))
+    assert both.shape == (6, 5, 3)
+    rows_only = imr.imresize(img, (0.5, 1.0))
+    assert rows_only.shape == (6, 20, 3)
+    assert imr.imresize(img, (0.25, 0.5)).shape == (3, 10, 3)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint16, np.int64, bool])
+def test_integer_images_other_than_uint8_are_refused(dtype) -> None:
+    with pytest.raises(TypeError, match="uint8 and float"):
+        imr.imresize(np.ones((8, 8), dtype=dtype), 0.5)
+
+
+def test_output_size_equals_the_matching_scale() -> None:
+    """size=(H, W) uses the factors H/h and W/w in the kernel: the same values as the explicit scale tuple."""
+    img = np.random.default_rng(1).integers(0, 256, (12, 20, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(imr.imresize(img, size=(6, 5)), imr.imresize(img, (0.5, 0.25)))
+    np.testing.assert_array_equal(imr.imresize(img, size=(24, 10)), imr.imresize(img, (2.0, 0.5)))
+
+
+def test_passes_run_smaller_factor_first_and_identity_passes_are_skipped() -> None:
+    """MATLAB resizes along the dimension with the smaller factor first (uint8 rounding after each pass); a
+    factor-1 pass is skipped, and one that keeps the length with another factor (0.99 on 12 -> 12) is not."""
+    img = np.random.default_rng(2).integers(0, 256, (12, 20, 3), dtype=np.uint8)
+    cols_first = imr.imresize(imr.imresize(img, (1.0, 0.25)), (0.5, 1.0))
+    rows_first = imr.imresize(imr.imresize(img, (0.5, 1.0)), (1.0, 0.25))
+    assert not np.array_equal(cols_first, rows_first)  # the order is visible in uint8
+    np.testing.assert_array_equal(imr.imresize(img, (0.5, 0.25)), cols_first)
+    assert imr.imresize(img, (1.0, 2.0)).shape == (12, 40, 3)  # the skipped pass comes first here
+    kept = imr.imresize(img.astype(np.float64), (0.99, 1.0))
+    assert kept.shape == (12, 20, 3) and not np.allclose(kept, img)  # same length, still resampled
+    np.testing.assert_array_equal(imr.imresize(img, (1.0, 1.0)), img)
+
+
+def test_float32_images_are_accepted() -> None:
+    out = imr.imresize(np.full((8, 8), 3.0, dtype=np.float32), 0.5)
+    assert out.dtype == np.float64 and out.shape == (4, 4) and np.allclose(out, 3.0)

@@ -254,3 +254,26 @@ def test_eval_overhead_set14_agdn_s(benchmark) -> None:
     record = benchmark.pedantic(lambda: evaluate("agdn-s", 4, DATASETS / "Set14"), rounds=1, iterations=1)
     assert record.status == "ok"
     assert record.timing["overhead_fraction"] < 0.25, record.timing
+
+
+@pytest.mark.parametrize("sigma, window", [(1.0, 9), (2.0, 15)])
+def test_ssim_sigma_and_window_are_honoured(sigma: float, window: int) -> None:
+    """A non-default Gaussian sigma gives scikit-image's SSIM with that sigma (its window: 2*int(3.5*sigma+0.5)+1)."""
+    from skimage.metrics import structural_similarity
+
+    sr, hr = _sr_pair("butterfly", 4)
+    a, b = prepare(sr, "Y", 4), prepare(hr, "Y", 4)
+    ref = structural_similarity(b[0].numpy(), a[0].numpy(), gaussian_weights=True, sigma=sigma,
+                                use_sample_covariance=False, data_range=255)
+    assert abs(ssim(a, b, window_size=window, sigma=sigma) - ref) < 1e-6
+    assert abs(ssim(a, b, window_size=window, sigma=sigma) - ssim(a, b)) > 1e-4  # the default would not pass
+
+
+def test_quantize_output_rounds_half_to_even_like_numpy() -> None:
+    """BasicSR tensor2img / NTIRE test_demo round with numpy (half to even): 0.5 -> 0, 1.5 -> 2, 2.5 -> 2."""
+    from bench.quality import quantize_output
+
+    out = quantize_output(torch.tensor([0.5, 1.5, 2.5, 254.5, 300.0, -3.0]), 255.0)
+    assert out.tolist() == [0.0, 2.0, 2.0, 254.0, 255.0, 0.0]
+    # data_range 1: scaled by 255 first (0.5/255 -> 0.5 -> 0), then the same rounding
+    assert quantize_output(torch.tensor([0.5, 1.5, 2.5]) / 255.0, 1.0).tolist() == [0.0, 2.0, 2.0]

@@ -77,14 +77,13 @@ class NtireCounter:
         self._handles: list = []
 
     def __enter__(self) -> NtireCounter:
-        top = {id(m): name for name, m in self.model.named_children()}
-        owner: dict[int, str] = {}
+        owner: dict[int, str] = {}  # every module inside a top-level child (the child included) -> its name
         for name, child in self.model.named_children():
             for m in child.modules():
                 owner.setdefault(id(m), name)
         for m in self.model.modules():
             if isinstance(m, HOOK_FLOP_TYPES):
-                key = owner.get(id(m), top.get(id(m), "(root)"))
+                key = owner.get(id(m), "(root)")
                 self._handles.append(m.register_forward_hook(self._hook(key)))
         return self
 
