@@ -99,12 +99,6 @@ def test_every_zoo_model_has_a_reference_row() -> None:
         _check_complete(record(name, 4))
 
 
-def test_lr_size_for_hr() -> None:
-    assert lr_size_for_hr(2) == (360, 640)
-    assert lr_size_for_hr(3) == (240, 427)
-    assert lr_size_for_hr(4) == (180, 320)
-
-
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_agdn_table5_thop_figures(scale: int) -> None:
     """Table 5: AGDN 279K/61.4G, 285K/27.9G, 293K/16.1G are thop params and multi-adds, rounded."""
