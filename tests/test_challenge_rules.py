@@ -90,8 +90,9 @@ def test_2024_published_team_scores_off_baseline():
                                                                                 abs=1e-6)
     assert t["score"] == pytest.approx(4.750967, abs=1e-6)
     assert score(2024, 11.882, 8.16, 0.138) == t["score"]  # the report uses the same rule, not a copy
-    rows = challenge_rows([{"team": "MViC_SR", "val_psnr": 26.90, "test_psnr": 27.00, "ave_runtime_ms": 11.882,
-                            "params_m": 0.138, "flops_g": 8.16}], year=2024)
+    rows = challenge_rows([{"team": "MViC_SR", "valid_ave_psnr": 26.90, "test_ave_psnr": 27.00,
+                            "valid_ave_runtime": 11.882, "test_ave_runtime": 11.882, "num_parameters": 0.138,
+                            "flops": 8.16}], year=2024)
     assert rows[0]["score"] == pytest.approx(4.750967, abs=1e-6) and rows[0]["passes"]
 
 
@@ -190,10 +191,15 @@ def test_validation_check_psnr_is_rgb_border_4(tmp_path):
     """The worker's check-image PSNR follows the NTIRE rule (RGB, 4-pixel border, uint8 rounding).
 
     Recomputed here with :mod:`bench.metrics` from the same check image; border 3 or 5 would differ
-    by more than 1e-3 dB on this image, so a changed border in the worker is caught.
+    by more than 1e-3 dB on this image, so a changed border in the worker is caught. The check LR and
+    the bicubic reference level are the suite's one MATLAB bicubic (bench.data.make_lr /
+    bench.imresize.imresize on uint8), never a torch interpolate.
     """
-    import torch.nn.functional as F
+    import numpy as np
+    import torch
 
+    from bench.data import make_lr
+    from bench.imresize import imresize
     from bench.metrics import prepare, psnr
     from challenge.validate import validate_submission
     from challenge.worker import check_image
@@ -202,7 +208,11 @@ def test_validation_check_psnr_is_rgb_border_4(tmp_path):
 
     (rep,) = validate_submission(make_single(tmp_path), timeout_s=60, memory_mb=4096)
     hr, lr = check_image()
-    bic = (F.interpolate(lr / 255.0, scale_factor=4, mode="bicubic", align_corners=False).clamp(0, 1) * 255).round()
+    assert hr.shape == (1, 3, 192, 256) and lr.shape == (1, 3, 48, 64)
+    hr_u8 = hr[0].permute(1, 2, 0).numpy().astype(np.uint8)
+    lr_u8 = lr[0].permute(1, 2, 0).numpy().astype(np.uint8)
+    assert np.array_equal(lr_u8, make_lr(hr_u8, 4))
+    bic = torch.from_numpy(imresize(lr_u8, 4)).permute(2, 0, 1)[None].float()
 
     def rgb_psnr(border):
         return psnr(prepare(bic[0], "RGB", border), prepare(hr[0], "RGB", border))
