@@ -129,6 +129,17 @@ def test_2026_ranking_tracks(ntire2026):
     assert len(main_track) == 8
     assert r.rank_of("sub-track runtime", "18_DISP") == 2
     assert r.rank_of("sub-track FLOPs", "10_HFENet") == 2
+    # full orders of the 8 ranked teams, read off the official results.txt columns by hand:
+    # FLOPs [G] 1.59 < 8.91 < 9.40 < 10.69 < 16.06 < 19.34 (DWMamba) < 26.61 (HAESR) < 33.40
+    # Params [M] 0.139 < 0.144 (HFENet 0.14363) < 0.144 (PKDSR 0.14393) < 0.164 < 0.246 < 0.353 (HAESR) < 0.674 < 1.106
+    common = ["22_SPANV2_ESR_C2", "10_HFENet", "16_PKDSR_FINAL_CKPT", "18_DISP", "20_ERRN2"]
+    assert [n for _, n, _ in r.tracks["sub-track FLOPs"]] == [*common, "12_DWMamba", "06_HAESR",
+                                                              "05_SPANMamba_single_1_4T05"]
+    assert [n for _, n, _ in r.tracks["sub-track params"]] == [*common, "06_HAESR", "12_DWMamba",
+                                                               "05_SPANMamba_single_1_4T05"]
+    # Ave Time [ms] 5.24 < 6.51 (DISP) < 6.80 (PKDSR) < 9.37 < 33.64 < 38.53 < 86.08 < 106.49
+    assert [n for _, n, _ in r.tracks["sub-track runtime"]][:3] == ["22_SPANV2_ESR_C2", "18_DISP",
+                                                                    "16_PKDSR_FINAL_CKPT"]
     js = ranking_to_json(r)
     row = next(t for t in js["teams"] if t["team"] == "01_PDS")
     assert row["passes_only_rounded"] is True and row["passes_threshold"] is False
