@@ -110,7 +110,8 @@ _KIND_FIELDS: dict[str, dict[str, Any]] = {
     "quality": {"dataset": str, "dataset_path": (str, None), "psnr": _OPT_NUM, "ssim": _OPT_NUM,
                 "n_images": _OPT_NUM, "per_image": "per-image list", "timing": (dict, None)},
 }
-# numbers the challenge tables compute with (reports/challenge.py reads them, also under these sub-dicts)
+# numbers a challenge record may hold, type-checked here at the top level and under these sub-dicts
+# (challenge.rank.metrics_from_record reads only the official results.json names, under "official" or at the top)
 _CHALLENGE_NUMBERS = (
     "valid_ave_psnr", "val_psnr", "valid_psnr", "test_ave_psnr", "test_psnr", "valid_ave_runtime", "val_runtime_ms",
     "valid_runtime_ms", "val_time_ms", "test_ave_runtime", "test_runtime_ms", "test_time_ms", "ave_runtime",

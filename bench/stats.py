@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["TimingStats", "percentile", "summarize", "runtime_headline"]
+__all__ = ["TimingStats", "percentile", "summarize", "runtime_headline", "split_mean_ms", "ave_time_ms"]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -68,6 +68,31 @@ def summarize(values: Sequence[float]) -> TimingStats:
         iqr=percentile(xs, 75.0) - percentile(xs, 25.0),
         cv=(std / mean) if mean != 0 else None,
     )
+
+
+def split_mean_ms(times: Sequence[float]) -> float:
+    """Per-image mean (ms) of one split: the official ``valid_ave_runtime`` / ``test_ave_runtime``.
+
+    ``sum(times) / len(times)`` over every image of the split, the first (cold) one included, as the
+    official NTIRE ``test_demo.py`` computes it (``sum(results[f"{mode}_runtime"]) / len(...)``); never
+    a median. Raises ``ValueError`` for no timings.
+    """
+    if not times:
+        raise ValueError("no timings: a split needs at least one image")
+    return math.fsum(float(t) for t in times) / len(times)
+
+
+def ave_time_ms(split_means: Mapping[str, float]) -> float:
+    """"Ave Time" (ms): the mean of the per-split means, ``(valid + test) / 2`` in the official results.
+
+    ``split_means`` maps split names to :func:`split_mean_ms` values. With both official splits this is
+    the official figure; with one split it is that split's mean, which is *not* the official figure:
+    callers record which splits it covers (``challenge.score.TeamMetrics.ave_time_splits``, a runtime
+    record's ``splits``). Raises ``ValueError`` for no splits.
+    """
+    if not split_means:
+        raise ValueError("no split means to average")
+    return math.fsum(float(v) for v in split_means.values()) / len(split_means)
 
 
 def runtime_headline(rec: Mapping[str, Any]) -> tuple[float | None, str]:

@@ -6,17 +6,20 @@ multiple of 4, model input ``uint8 / (255 / data_range)``, batch 1, the team's f
 official tiling or pad-and-crop: :func:`challenge.worker.team_forward`), output quantised to uint8
 values; PSNR of :mod:`bench.metrics` on RGB with a 4-pixel border, float64, averaged per image. The
 declared ``data_range`` is checked against the other range on real images (:func:`check_data_range`).
-Runtime: CUDA events around the forward only, then synchronize, no warm-up, per-image mean per split
-(on CPU, ``time.perf_counter``); "Ave Time" = (valid mean + test mean) / 2. Memory:
-``max_memory_allocated`` after each split, never reset (CUDA only). Splits and file naming follow
-the year's rules, read by :func:`bench.data.ntire_split` under the official ``*.png`` file rule
-(:func:`find_split`). ``measure = "full"`` adds a robust-mode runtime (:func:`bench.runtime.measure_runtime`)
+Runtime: the loop of :func:`bench.runtime.timers.time_per_image` (CUDA events around the forward only,
+then synchronize, no warm-up; on CPU ``time.perf_counter_ns``), per-image mean per split
+(:func:`bench.stats.split_mean_ms`); "Ave Time" = (valid mean + test mean) / 2, computed by
+:class:`challenge.score.TeamMetrics` from the record. Memory: :func:`bench.runtime.memory.ntire_max_allocated_mib`
+after each split (absolute MiB, never reset; CUDA only). Splits and file naming follow the year's rules
+(the job must carry the year: without it a ``year-missing`` error), read by :func:`bench.data.ntire_split`
+under the official ``*.png`` file rule (:func:`find_split`). A split whose folders are absent is a
+``split-missing`` warning; ``official["splits"]`` lists the splits measured. ``measure = "full"`` adds a
+robust-mode runtime (:func:`bench.runtime.measure_runtime`)
 and checks the data_range on every image.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,43 +52,52 @@ def find_split(root: Path, layout: tuple[str, str]) -> list[ImagePair] | None:
     return ds.pairs(4, lr_source="files")
 
 
-def _read_lr_hr(hr_p: Path, lr_p: Path):
-    """(LR ``1x3xhxw`` float tensor of 0-255 values, modcropped HR ``HxWx3`` uint8) via :mod:`bench.data`."""
+def _read_lr(lr_p: Path):
+    """LR ``1x3xhxw`` float tensor of 0-255 values, read by :func:`bench.data.read_image`."""
     import torch
 
+    from bench.data import read_image
+
+    return torch.from_numpy(read_image(lr_p)).permute(2, 0, 1)[None].float()
+
+
+def _read_hr(hr_p: Path):
+    """Modcropped (to 4) HR ``HxWx3`` uint8 array, read by :func:`bench.data.read_image`."""
     from bench.data import modcrop, read_image
 
-    lr = torch.from_numpy(read_image(lr_p)).permute(2, 0, 1)[None].float()
-    return lr, modcrop(read_image(hr_p), 4)
+    return modcrop(read_image(hr_p), 4)
 
 
-def _run_split(model, pairs, dr: float, entry: dict[str, Any], device) -> dict[str, Any]:
-    import torch
+def _run_split(model, pairs, dr: float, entry: dict[str, Any], device, timer=None) -> dict[str, Any]:
+    """One split as the official ``test_demo.py`` loop: per-image times (ms) and PSNRs, their means, Mem.
+
+    The loop is :func:`bench.runtime.timers.time_per_image` with :func:`~bench.runtime.timers.default_timer`
+    in ``"ntire"`` mode (CUDA events without a synchronise before the start; ``perf_counter_ns`` on CPU);
+    ``timer`` replaces it (tests). The LR copy to the device and the PSNR (:func:`challenge.worker.psnr_ntire`
+    on the output, HR read after the forward) are outside the timed region. Returns ``runtime`` and
+    ``psnr`` (per image), ``ave_runtime`` (:func:`bench.stats.split_mean_ms`, the official per-split mean,
+    first image included), ``ave_psnr`` (mean dB) and ``memory`` (:func:`bench.runtime.memory.ntire_max_allocated_mib`
+    after the split, MiB; ``None`` on CPU). An output whose size is not the modcropped HR's raises ``ValueError``.
+    """
+    from bench.runtime.memory import ntire_max_allocated_mib
+    from bench.runtime.timers import default_timer, time_per_image
+    from bench.stats import split_mean_ms
 
     from .worker import psnr_ntire, team_forward
 
-    psnrs, times = [], []
-    cuda = device.type == "cuda"
-    for pair in pairs:
-        lr, hr = _read_lr_hr(pair.hr, pair.lr)
-        x = (lr / (255.0 / dr)).to(device)
-        if cuda:
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            y = team_forward(model, x, entry)
-            end.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(end))
-        else:
-            t0 = time.perf_counter()
-            y = team_forward(model, x, entry)
-            times.append((time.perf_counter() - t0) * 1000)
+    psnrs: list[float] = []
+
+    def consume(i: int, y) -> None:
+        hr = _read_hr(pairs[i].hr)
         if tuple(y.shape[-2:]) != hr.shape[:2]:
-            raise ValueError(f"{pair.lr.name}: output {tuple(y.shape)} vs modcropped HR {hr.shape[:2]}")
+            raise ValueError(f"{pairs[i].lr.name}: output {tuple(y.shape)} vs modcropped HR {hr.shape[:2]}")
         psnrs.append(psnr_ntire(y.float(), hr, dr))
-    res: dict[str, Any] = {"runtime": times, "psnr": psnrs, "ave_runtime": sum(times) / len(times),
+
+    times = time_per_image(lambda x: team_forward(model, x, entry), (_read_lr(p.lr) / (255.0 / dr) for p in pairs),
+                           timer or default_timer(device, "ntire"), lambda t: t.to(device), consume)
+    res: dict[str, Any] = {"runtime": times, "psnr": psnrs, "ave_runtime": split_mean_ms(times),
                            "ave_psnr": sum(psnrs) / len(psnrs)}
-    res["memory"] = torch.cuda.max_memory_allocated(device) / 1024 ** 2 if cuda else None
+    res["memory"] = ntire_max_allocated_mib(device) if device.type == "cuda" else None
     return res
 
 
@@ -98,8 +110,8 @@ def _range_psnr(model, pairs, dr: float, entry: dict[str, Any], device) -> float
     vals = []
     with torch.no_grad():
         for pair in pairs:
-            lr, hr = _read_lr_hr(pair.hr, pair.lr)
-            vals.append(psnr_ntire(team_forward(model, (lr / (255.0 / dr)).to(device), entry).float(), hr, dr))
+            y = team_forward(model, (_read_lr(pair.lr) / (255.0 / dr)).to(device), entry)
+            vals.append(psnr_ntire(y.float(), _read_hr(pair.hr), dr))
     return sum(vals) / len(vals)
 
 
@@ -136,11 +148,16 @@ def evaluate_submission(c, model, entry: dict[str, Any], job: dict[str, Any]) ->
 
     from bench.data import DatasetError
 
-    year = job.get("year") or 2026
+    year = job.get("year")
+    if year is None:  # the split folders, file names and thresholds are the year's: never guessed
+        c.add("year-missing", ERROR, f"--data {job['data']} given without a challenge year: the NTIRE layout "
+              "(split folders, LR names) and PSNR thresholds depend on it; pass --year or set `year` in the "
+              "manifest", stop=True)
     rules = get_rules(year)
     root = Path(job["data"])
     splits = {}
-    for split, layout in (("valid", rules.valid_layout), ("test", rules.test_layout)):
+    layouts = {"valid": rules.valid_layout, "test": rules.test_layout}
+    for split, layout in layouts.items():
         try:
             pairs = find_split(root, layout)
         except DatasetError as exc:
@@ -150,6 +167,12 @@ def evaluate_submission(c, model, entry: dict[str, Any], job: dict[str, Any]) ->
     if not splits:
         c.add("dataset-missing", ERROR, f"{root} has neither {rules.valid_layout} nor {rules.test_layout} "
               f"(NTIRE {year} layout: <HR folder>/<name>.png + <LR folder>/<name>x4.png)", stop=True)
+    c.official["splits"] = [k for k in layouts if k in splits]  # which per-split figures exist (Ave Time covers these)
+    for split in (k for k in layouts if k not in splits):
+        hr, lr = layouts[split]
+        c.add("split-missing", WARNING, f"the {split} split ({hr}/ + {lr}/) is not under {root}: only "
+              f"{' + '.join(splits)} measured, so Ave Time is the {' + '.join(splits)} mean, not the official "
+              f"(valid + test) / 2, and the ranking will not compare this team with teams measured on both splits")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device).eval()
     dr = float(entry["data_range"])
@@ -181,17 +204,11 @@ def evaluate_submission(c, model, entry: dict[str, Any], job: dict[str, Any]) ->
                   f"{thr:.2f} dB{extra} (checked on the raw value)")
     if job.get("measure", "full") != "full":
         return
-    try:
-        from .worker import suite_imports
+    from bench.runtime import measure_runtime  # imported by the worker before the submission (suite_imports)
 
-        with suite_imports(entry["root"]):
-            from bench.runtime import measure_runtime
-    except ImportError:
-        c.add("not-available", INFO, "bench.runtime is not installed: robust-mode runtime skipped")
-    else:
-        try:
-            rec = measure_runtime(model, 4, device=device.type, input_size=(256, 256), mode="robust")
-            c.metrics["runtime_robust"] = {k: getattr(rec, k, None) for k in ("median_ms", "mean_ms", "std_ms",
-                                                                               "iqr_ms", "status", "message")}
-        except Exception as exc:
-            c.add("not-available", WARNING, f"bench.runtime.measure_runtime failed: {type(exc).__name__}: {exc}")
+    try:
+        rec = measure_runtime(model, 4, device=device.type, input_size=(256, 256), mode="robust")
+        c.metrics["runtime_robust"] = {k: getattr(rec, k, None) for k in ("median_ms", "mean_ms", "std_ms",
+                                                                           "iqr_ms", "status", "message")}
+    except Exception as exc:
+        c.add("not-available", WARNING, f"bench.runtime.measure_runtime failed: {type(exc).__name__}: {exc}")

@@ -60,6 +60,12 @@ class ManifestError(UserError, ValueError):
     """A manifest that cannot be used; the message says which entry and what to change."""
 
 
+#: Defaults of the forward options (official ``test_demo.py``: ``tile_overlap=32``; the pad-crop
+#: forward of window-attention teams pads to a multiple of 16 with reflection). The one place they are
+#: stored: :class:`TeamEntry`, the manifest reader and :func:`challenge.worker.team_forward` read them here.
+FORWARD_DEFAULTS: dict[str, Any] = {"tile_overlap": 32, "pad_multiple": 16, "pad_mode": "reflect"}
+
+
 @dataclass
 class TeamEntry:
     """One team of a manifest, paths resolved against the submission root."""
@@ -78,10 +84,10 @@ class TeamEntry:
     tile: int | None = None
     scale: int = 4
     args: list[Any] = field(default_factory=list)
-    tile_overlap: int = 32
+    tile_overlap: int = FORWARD_DEFAULTS["tile_overlap"]
     forward: str = "whole"
-    pad_multiple: int = 16
-    pad_mode: str = "reflect"
+    pad_multiple: int = FORWARD_DEFAULTS["pad_multiple"]
+    pad_mode: str = FORWARD_DEFAULTS["pad_mode"]
     post_load: list[dict[str, str]] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)  # the manifest table as written (record identity)
 
@@ -257,7 +263,7 @@ def _team(path: Path, root: Path, raw: Any, idx: int) -> TeamEntry:
     if not isinstance(kwargs, dict):
         raise ManifestError(f"{where}: kwargs must be a table of constructor arguments")
     tile = _int_option(where, raw, "tile", None, 0)
-    tile_overlap = _int_option(where, raw, "tile_overlap", 32, 0)
+    tile_overlap = _int_option(where, raw, "tile_overlap", FORWARD_DEFAULTS["tile_overlap"], 0)
     if tile and tile <= tile_overlap:
         raise ManifestError(f"{where}: tile {tile} must be larger than tile_overlap {tile_overlap} "
                             "(the official tiling loop is undefined otherwise)")
@@ -267,10 +273,10 @@ def _team(path: Path, root: Path, raw: Any, idx: int) -> TeamEntry:
     fwd = raw.get("forward", "whole")
     if fwd not in FORWARDS:
         raise ManifestError(f"{where}: forward must be one of {list(FORWARDS)}, got {fwd!r}")
-    pad_mode = raw.get("pad_mode", "reflect")
+    pad_mode = raw.get("pad_mode", FORWARD_DEFAULTS["pad_mode"])
     if pad_mode not in PAD_MODES:
         raise ManifestError(f"{where}: pad_mode must be one of {list(PAD_MODES)}, got {pad_mode!r}")
-    pad_multiple = _int_option(where, raw, "pad_multiple", 16, 1)
+    pad_multiple = _int_option(where, raw, "pad_multiple", FORWARD_DEFAULTS["pad_multiple"], 1)
     if fwd == "pad-crop" and tile:
         raise ManifestError(f"{where}: forward = \"pad-crop\" and tile cannot be combined (the official "
                             "pad-and-crop forward runs the whole image)")

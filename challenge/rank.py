@@ -1,7 +1,11 @@
 """Rankings of the NTIRE ESR main track and sub-tracks, and the official-style ``results.txt``.
 
 Only teams with status ``ok`` that pass every PSNR threshold on the *raw* value are ranked; the
-baseline row (team id ``00``) is scored but not ranked. Ranks are competition ranks (ties share
+baseline row (team id ``00``) is scored but not ranked. Teams are compared only when they were timed
+on the same splits: the splits of the official Ave Time are the union of those of the ``ok``
+non-baseline teams (valid + test whenever any team has both), and a team timed on fewer (a data
+folder without the test split) is listed unranked with the reason (``TeamScore.unranked``), never
+ranked on its one-split mean. Ranks are competition ranks (ties share
 the smaller rank). Rank-sum tracks (2022/2023) first rank each metric among the eligible teams,
 then rank the sums.
 """
@@ -19,7 +23,7 @@ from .rules import YearRules
 from .score import TeamMetrics, TeamScore, metrics_from_official, score_team
 
 __all__ = ["Ranking", "load_results", "rank_teams", "format_results_txt", "format_ranking", "ranking_to_json",
-           "competition_ranks", "BASELINE_RE"]
+           "competition_ranks", "metrics_from_record", "BASELINE_RE"]
 
 #: Team names of the baseline row in the official results (``00_SPAN``, ``000_RLFN``): scored, never ranked.
 BASELINE_RE = re.compile(r"^0+_")
@@ -54,7 +58,15 @@ def _team_value(ts: TeamScore, metric: str) -> float | None:
 def rank_teams(rules: YearRules, metrics: Iterable[TeamMetrics]) -> Ranking:
     """Score every team and rank the eligible ones on each of the year's tracks."""
     teams = [score_team(rules, m, is_baseline=bool(BASELINE_RE.match(m.name))) for m in metrics]
-    eligible = [t for t in teams if t.passes_threshold and not t.is_baseline]
+    timed = [t for t in teams if t.metrics.status == "ok" and not t.is_baseline]
+    union = {s for t in timed for s in t.metrics.ave_time_splits}
+    splits = tuple(s for s in ("valid", "test") if s in union)
+    for t in timed:
+        if t.metrics.ave_time_splits != splits:
+            have = " + ".join(t.metrics.ave_time_splits) or "no split"
+            t.unranked = (f"timed on {have} only, other teams on {' + '.join(splits)}: its Ave Time is not "
+                          "comparable (split-missing)")
+    eligible = [t for t in teams if t.passes_threshold and not t.is_baseline and not t.unranked]
     tracks: dict[str, list[tuple[int, str, float]]] = {}
     for track, parts in rules.ranking.items():
         pool = [t for t in eligible if all(_team_value(t, p) is not None for p in parts)]
@@ -70,11 +82,32 @@ def rank_teams(rules: YearRules, metrics: Iterable[TeamMetrics]) -> Ranking:
     return Ranking(rules=rules, teams=teams, tracks=tracks)
 
 
-def _metrics_from_record(path: Path, rec: dict[str, Any]) -> TeamMetrics:
-    name = str(rec.get("team") or rec.get("model") or path.stem)
-    m = metrics_from_official(name, rec.get("official") or {})
-    m.status = rec.get("status", "ok")
-    m.message = rec.get("message", "")
+def metrics_from_record(rec: dict[str, Any], name: str | None = None) -> TeamMetrics:
+    """One team's :class:`TeamMetrics` from a ``kind = "challenge"`` record (JSON dict).
+
+    Two shapes are read, each under its own field names, nothing else: an esr-bench challenge record
+    (:func:`challenge.runner.build_record`: figures under ``"official"`` in the official ``results.json``
+    names, ``status`` and ``message`` beside them), or one team of an official ``results.json`` expanded
+    by the report loader (the official fields at the top level, a published result: status ``ok``). A
+    runner record without ``status`` gets status ``unknown`` (never ranked); ``below-threshold`` is
+    re-checked under the ranking's year; ``ok`` without PSNR is ``incomplete``; a record of neither shape
+    is ``unreadable``. ``name`` defaults to the record's ``team`` (or ``model``).
+    """
+    name = str(name or rec.get("team") or rec.get("model") or "?")
+    official = rec.get("official")
+    if not isinstance(official, dict):
+        if _OFFICIAL_KEYS <= set(rec):  # an official results.json row: published figures
+            m = metrics_from_official(name, rec)
+            m.status, m.message = "ok", ""
+            return m
+        return TeamMetrics(name=name.strip(), label=name, status="unreadable",
+                           message=f"neither figures under 'official' nor the official fields {sorted(_OFFICIAL_KEYS)}")
+    m = metrics_from_official(name, official)
+    if "status" not in rec:
+        m.status, m.message = "unknown", "the record has no status"
+        return m
+    m.status = str(rec["status"])
+    m.message = str(rec.get("message") or "")
     if m.status == "below-threshold":  # the ranking re-checks thresholds under its own year's rules
         m.status, m.message = "ok", ""
     if m.status == "ok" and m.valid_psnr is None:
@@ -100,7 +133,7 @@ def load_results(path: str | Path) -> list[TeamMetrics]:
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{f}: corrupt JSON record ({exc}); delete it and re-run that team") from exc
             if isinstance(rec, dict) and rec.get("kind") == "challenge":
-                out.append(_metrics_from_record(f, rec))
+                out.append(metrics_from_record(rec, rec.get("team") or rec.get("model") or f.stem))
             elif isinstance(rec, dict) and rec and all(
                 isinstance(v, dict) and _OFFICIAL_KEYS <= set(v) for v in rec.values()
             ):
@@ -113,7 +146,7 @@ def load_results(path: str | Path) -> list[TeamMetrics]:
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from exc
     if isinstance(data, dict) and data.get("kind") == "challenge":
-        return [_metrics_from_record(path, data)]
+        return [metrics_from_record(data, data.get("team") or data.get("model") or path.stem)]
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise ValueError(f"{path}: expected the official results.json format {{team: {{valid_ave_psnr: ...}}}}")
     bad = [k for k, v in data.items() if not _OFFICIAL_KEYS <= set(v)]
@@ -127,7 +160,14 @@ def _f(v: float | None, spec: str, width: int) -> str:
 
 
 def format_results_txt(metrics: Iterable[TeamMetrics]) -> str:
-    """The table the official ``test_demo.py`` writes (same columns, widths and rounding)."""
+    """The table the official ``test_demo.py`` writes (same columns, widths and rounding), teams in input order.
+
+    The one ``results.txt`` formatter (the CLI and :mod:`reports.challenge` call it): tab-separated
+    fixed-width cells, PSNR dB and times ms to 2 decimals, params M to 3, FLOPs G / Acts M / Mem MiB to 2,
+    Conv right-aligned in 4; the row name is the team exactly as the source wrote it (``label``). A
+    missing figure is ``-`` in its cell (the official file has none); Ave Time is
+    :attr:`TeamMetrics.ave_runtime_ms`.
+    """
     head = ["Model", "Val PSNR", "Test PSNR", "Val Time [ms]", "Test Time [ms]", "Ave Time [ms]",
             "Params [M]", "FLOPs [G]", "Acts [M]", "Mem [M]", "Conv"]
     widths = [20, 10, 10, 14, 14, 14, 10, 10, 8, 8, 8]
@@ -144,7 +184,7 @@ def format_results_txt(metrics: Iterable[TeamMetrics]) -> str:
             _f(m.flops_g, "<10.2f", 10),
             _f(m.acts_m, "<8.2f", 8),
             _f(m.mem_mib, "<8.2f", 8),
-            format(m.convs, ">4d") + "    " if m.convs is not None else format("-", "8s"),
+            format(m.convs if m.convs is not None else "-", ">4") + "    ",
         ]
         lines.append("\t".join(cells))
     return "\n".join(lines) + "\n"
@@ -155,6 +195,8 @@ def _status(ts: TeamScore) -> str:
         return f"{ts.metrics.status}: {ts.metrics.message}".strip()
     if ts.is_baseline:
         return "baseline (not ranked)"
+    if ts.unranked:
+        return f"not ranked: {ts.unranked}"
     if not ts.passes_threshold:
         fails = ", ".join(f"{c.split} {c.value:.4f} < {c.threshold:.2f}" for c in ts.checks if not c.passes
                           and c.value is not None) or "PSNR missing"
@@ -210,6 +252,9 @@ def ranking_to_json(r: Ranking) -> dict[str, Any]:
             "valid_runtime_ms": m.valid_runtime_ms,
             "test_runtime_ms": m.test_runtime_ms,
             "ave_runtime_ms": m.ave_runtime_ms,
+            "ave_time_splits": list(m.ave_time_splits),
+            "ave_time_official": m.ave_time_official,
+            "unranked": ts.unranked,
             "params_m": m.params_m,
             "flops_g": m.flops_g,
             "acts_m": m.acts_m,
@@ -231,7 +276,8 @@ def ranking_to_json(r: Ranking) -> dict[str, Any]:
             "score": "weighted exponentials of raw Ave Time/FLOPs/params vs baseline" if r.rules.has_score
             else "rank sums",
             "threshold": "raw PSNR (not the 2-decimal display)",
-            "ave_time": "(valid mean + test mean) / 2",
+            "ave_time": "(valid mean + test mean) / 2; a team timed on one split: that split's mean "
+                        "(ave_time_splits), listed unranked beside teams timed on both",
             "baseline": r.rules.baseline.model,
         },
         "teams": teams,

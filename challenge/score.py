@@ -4,7 +4,10 @@ Inputs are the raw values of an official ``results.json`` entry (or of an esr-be
 record, which stores the same fields under ``"official"``): per-split mean PSNR (RGB, border 4),
 per-split mean runtime (ms), params (M), FLOPs (G), activations (M), memory (MiB), convs.
 "Ave Time" is ``(valid mean + test mean) / 2`` on the raw means (the official ``results.txt`` shows
-it rounded to 2 decimals; the score uses the raw value).
+it rounded to 2 decimals; the score uses the raw value), :func:`bench.stats.ave_time_ms`. A team timed
+on one split only gets that split's mean, which is not the official figure:
+:attr:`TeamMetrics.ave_time_splits` says which splits it covers, and :func:`challenge.rank.rank_teams`
+never ranks it against teams timed on other splits.
 
 The threshold is checked on the *raw* PSNR. Some official rows were accepted on the 2-decimal
 display (2026 PDS: valid 26.8964 displayed as 26.90); such rows are flagged ``passes_only_rounded``.
@@ -16,6 +19,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from bench.stats import ave_time_ms
 
 from .rules import YearRules, score_terms
 
@@ -41,10 +46,24 @@ class TeamMetrics:
     label: str = ""  # the name exactly as the source wrote it (official results.txt keeps blanks)
 
     @property
+    def ave_time_splits(self) -> tuple[str, ...]:
+        """The splits with a runtime, in official order: ``("valid", "test")`` for the official Ave Time."""
+        return tuple(k for k, v in (("valid", self.valid_runtime_ms), ("test", self.test_runtime_ms)) if v is not None)
+
+    @property
+    def ave_time_official(self) -> bool:
+        """Whether :attr:`ave_runtime_ms` is the official ``(valid + test) / 2`` (both splits timed)."""
+        return self.ave_time_splits == ("valid", "test")
+
+    @property
     def ave_runtime_ms(self) -> float | None:
-        """Mean of the valid and test per-image means (one of them if only one split was run)."""
-        vals = [v for v in (self.valid_runtime_ms, self.test_runtime_ms) if v is not None]
-        return sum(vals) / len(vals) if vals else None
+        """"Ave Time" (ms): mean of the per-split means over :attr:`ave_time_splits` (``None`` when none).
+
+        The official figure when both splits were timed (:attr:`ave_time_official`); otherwise the one
+        split's mean, which rankings never compare with two-split figures.
+        """
+        means = {"valid": self.valid_runtime_ms, "test": self.test_runtime_ms}
+        return ave_time_ms({k: means[k] for k in self.ave_time_splits}) if self.ave_time_splits else None
 
     def metric(self, name: str) -> float | None:
         return {
@@ -107,6 +126,7 @@ class TeamScore:
     terms: dict[str, float] = field(default_factory=dict)  # exp_runtime, exp_flops, exp_params, score
     checks: list[ThresholdCheck] = field(default_factory=list)
     is_baseline: bool = False
+    unranked: str = ""  # why a team that passes is still not ranked (set by challenge.rank.rank_teams)
 
     @property
     def name(self) -> str:

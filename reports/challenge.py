@@ -1,52 +1,24 @@
 """Challenge tables: the paper's table 6 style and the official NTIRE ``results.txt`` style.
 
 Input: the challenge records of a results directory (``<out>/challenge/<team>.json``) or an official
-``results.json`` dropped there. Field names are read with aliases so both the challenge runner's
-records and the official format work. For a year with rules on record (2022-2026), the score, the PSNR
-thresholds (raw, unrounded PSNR) and every track's rank come from :mod:`challenge.rules` /
-:mod:`challenge.rank`, the one place those rules are stored. Without a known year, a record's own
-``score`` and ``passes`` are shown and the rows are ranked by score (or by average runtime), then by
-runtime, FLOPs and params, each among the passing rows.
+``results.json`` dropped there (expanded to one record per team by :mod:`reports.loader`). Every rule
+lives in :mod:`challenge`: records are read by :func:`challenge.rank.metrics_from_record` (each shape
+under its own field names, no aliases across conventions), the score, the PSNR thresholds (raw,
+unrounded PSNR), Ave Time and every track's rank come from :mod:`challenge.rules` /
+:mod:`challenge.rank`, and ``results.txt`` is :func:`challenge.rank.format_results_txt`. Without a
+challenge year (the argument, or the one year the records carry) rows are shown but neither scored nor
+ranked, and nothing is marked as passing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from challenge.rank import BASELINE_RE, competition_ranks, rank_teams
+from bench.errors import UserError
+from challenge.rank import format_results_txt, metrics_from_record, rank_teams
 from challenge.rules import get_rules, score_terms
-from challenge.score import TeamMetrics
 
 from .tables import Column, Table
-
-_ALIASES = {
-    "team": ("team", "name", "model"),
-    "val_psnr": ("valid_ave_psnr", "val_psnr", "valid_psnr"),
-    "test_psnr": ("test_ave_psnr", "test_psnr"),
-    "val_time": ("valid_ave_runtime", "val_runtime_ms", "valid_runtime_ms", "val_time_ms"),
-    "test_time": ("test_ave_runtime", "test_runtime_ms", "test_time_ms"),
-    "ave_time": ("ave_runtime", "ave_runtime_ms", "runtime_ms", "ave_time_ms"),
-    "params_m": ("num_parameters", "params_m"),
-    "flops_g": ("flops", "flops_g"),
-    "acts_m": ("activations", "acts_m", "activations_m"),
-    "mem_mib": ("valid_memory", "memory_mib", "mem_mib", "peak_mem_mib"),
-    "conv": ("num_conv", "convs", "conv"),
-    "score": ("score",),
-    "year": ("year",),
-}
-
-
-def _get(rec: dict[str, Any], key: str) -> Any:
-    for alias in _ALIASES[key]:
-        v = rec.get(alias)
-        if isinstance(v, (int, float, str)) and not isinstance(v, bool):
-            return v
-    for sub in ("official", "metrics", "result", "results"):
-        if isinstance(rec.get(sub), dict):
-            v = _get(rec[sub], key) if key != "team" else None
-            if v is not None:
-                return v
-    return None
 
 
 def score(year: int, runtime_ms: float, flops_g: float, params_m: float) -> float:
@@ -58,70 +30,57 @@ def score(year: int, runtime_ms: float, flops_g: float, params_m: float) -> floa
     return score_terms(get_rules(year), runtime_ms, flops_g, params_m)["score"]
 
 
+def _year(records: list[dict[str, Any]], year: int | None) -> int | None:
+    """The challenge year: ``year`` if given, else the one year the records carry (``None`` if none).
+
+    Raises :class:`bench.errors.UserError` when the records carry several years or the year has no rules.
+    """
+    if year is None:
+        years = sorted({int(r["year"]) for r in records if r.get("year") is not None})
+        if len(years) > 1:
+            raise UserError(f"challenge records of several years {years}: pass --year to choose the rules")
+        year = years[0] if years else None
+    if year is not None:
+        try:
+            get_rules(year)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    return year
+
+
 def challenge_rows(records: list[dict[str, Any]], year: int | None = None) -> list[dict[str, Any]]:
-    """Normalised rows (team, PSNRs, times, complexity, score, threshold flags, ranks)."""
-    rows = []
-    for order, rec in enumerate(records):
-        row: dict[str, Any] = {k: _get(rec, k) for k in _ALIASES}
-        row["team"] = str(row["team"] or rec.get("_file", "?"))
-        row["order"] = order
-        if row["params_m"] is None and isinstance(rec.get("params"), int):
-            row["params_m"] = rec["params"] / 1e6
-        if row["ave_time"] is None and row["val_time"] is not None and row["test_time"] is not None:
-            row["ave_time"] = (row["val_time"] + row["test_time"]) / 2
-        elif row["ave_time"] is None:
-            row["ave_time"] = row["val_time"] if row["val_time"] is not None else row["test_time"]
-        y = int(row["year"] or year or 0) or None
-        row["year"] = y
-        row["status"] = rec.get("status", "ok")
-        row["message"] = rec.get("message", "")
-        row["passes"], row["rounding_flag"] = rec.get("passes", True), False
-        if row["status"] != "ok":
-            row["passes"] = False
-        rows.append(row)
-    for r in rows:
-        r["baseline"] = bool(BASELINE_RE.match(r["team"]))
-    if not _official_ranking(rows, rows[0]["year"] if rows and rows[0]["year"] else year):
-        _rank(rows, "rank_main", "score" if any(r["score"] is not None for r in rows) else "ave_time")
-        for key, col in (("rank_runtime", "ave_time"), ("rank_flops", "flops_g"), ("rank_params", "params_m")):
-            _rank(rows, key, col)
+    """Normalised rows (team, PSNRs, times, complexity, score, threshold flags, ranks), ranked first.
+
+    Figures as :class:`challenge.score.TeamMetrics` (dB, ms, M, G, M, MiB); ``ave_time`` is its Ave Time
+    and ``ave_time_splits`` the splits it covers. With a year: ``score`` (``None`` in rank-sum years),
+    ``passes`` / ``rounding_flag`` (raw-PSNR thresholds), ``tracks`` ({track: rank}), ``rank_main`` and
+    ``unranked`` (why a passing team is not ranked) from :func:`challenge.rank.rank_teams`. Without one:
+    ``score``, ``passes`` and every rank are ``None`` and ``unranked`` says why. Raises
+    :class:`bench.errors.UserError` for records of several years or a year without rules.
+    """
+    y = _year(records, year)
+    metrics = [metrics_from_record(rec, rec.get("team") or rec.get("_file")) for rec in records]
+    rows: list[dict[str, Any]] = []
+    for order, m in enumerate(metrics):
+        rows.append({
+            "team": m.name, "order": order, "year": y, "val_psnr": m.valid_psnr, "test_psnr": m.test_psnr,
+            "val_time": m.valid_runtime_ms, "test_time": m.test_runtime_ms, "ave_time": m.ave_runtime_ms,
+            "ave_time_splits": m.ave_time_splits, "params_m": m.params_m, "flops_g": m.flops_g, "acts_m": m.acts_m,
+            "mem_mib": m.mem_mib, "conv": m.convs, "status": m.status, "message": m.message, "score": None,
+            "passes": None, "rounding_flag": False, "baseline": False, "tracks": {}, "rank_main": None,
+            "unranked": "no challenge year (--year): not scored or ranked" if y is None else "",
+        })
+    if y is not None:
+        rules = get_rules(y)
+        ranking = rank_teams(rules, metrics)
+        for r, ts in zip(rows, ranking.teams):
+            r["score"] = ts.score
+            r["passes"], r["rounding_flag"], r["baseline"] = ts.passes_threshold, ts.passes_only_rounded, ts.is_baseline
+            r["unranked"] = ts.unranked
+            r["tracks"] = {track: ranking.rank_of(track, r["team"]) for track in ranking.tracks}
+            r["rank_main"] = r["tracks"].get(rules.main_track)
     rows.sort(key=lambda r: (r["rank_main"] is None, r["rank_main"] or 0, r["team"]))
     return rows
-
-
-def _rank(rows: list[dict[str, Any]], key: str, col: str) -> None:
-    """Competition ranks (ties share the smaller rank) among passing, non-baseline rows."""
-    pool = [r for r in rows if r["passes"] and not r["baseline"] and r.get(col) is not None]
-    for r in rows:
-        r[key] = None
-    for r, rank in zip(pool, competition_ranks([r[col] for r in pool])):
-        r[key] = rank
-
-
-def _official_ranking(rows: list[dict[str, Any]], year: int | None) -> bool:
-    """Score, thresholds and every track's rank by the year's rules (:mod:`challenge.rules`).
-
-    Fills ``score``, ``passes``, ``rounding_flag``, ``rank_main`` and ``tracks`` ({track: rank}); returns
-    False (rows keep their own score/passes and get plain ranks) when no rules are on record for ``year``.
-    """
-    if not year:
-        return False
-    try:
-        rules = get_rules(year)
-    except ValueError:
-        return False
-    metrics = [TeamMetrics(name=r["team"], valid_psnr=r["val_psnr"], test_psnr=r["test_psnr"],
-                           valid_runtime_ms=r["val_time"] if r["val_time"] is not None else r["ave_time"],
-                           test_runtime_ms=r["test_time"] if r["test_time"] is not None else r["ave_time"],
-                           params_m=r["params_m"], flops_g=r["flops_g"], acts_m=r["acts_m"], mem_mib=r["mem_mib"],
-                           convs=r["conv"], status=r["status"], message=r["message"] or "") for r in rows]
-    ranking = rank_teams(rules, metrics)
-    for r, ts in zip(rows, ranking.teams):
-        r["score"] = ts.score if ts.score is not None else r["score"]
-        r["passes"], r["rounding_flag"], r["baseline"] = ts.passes_threshold, ts.passes_only_rounded, ts.is_baseline
-        r["tracks"] = {track: ranking.rank_of(track, r["team"]) for track in ranking.tracks}
-        r["rank_main"] = r["tracks"].get(rules.main_track)
-    return True
 
 
 def challenge_tables(records: list[dict[str, Any]], year: int | None = None) -> list[Table]:
@@ -131,23 +90,24 @@ def challenge_tables(records: list[dict[str, Any]], year: int | None = None) -> 
     rows = challenge_rows(records, year)
     for r in rows:
         r["_classes"] = {"val_psnr": None if r["passes"] else "differ", "test_psnr": None if r["passes"] else "differ"}
-        r["_no_best"] = not r["passes"] or r.get("baseline", False)
-        if r.get("baseline") and r["passes"]:
-            r["note"] = "baseline (not ranked)"
+        r["_no_best"] = not r["passes"] or r["baseline"] or bool(r["unranked"])
+        if r["status"] != "ok":
+            note = f"{r['status']}: {r['message']}"
+        elif r["passes"] is None or r["unranked"]:
+            note = r["unranked"]
+        elif r["baseline"] and r["passes"]:
+            note = "baseline (not ranked)"
         elif r["rounding_flag"]:
-            r["note"] = "fails PSNR threshold on the raw value (displays as passing after rounding)"
-        elif r["passes"]:
-            r["note"] = ""
+            note = "fails PSNR threshold on the raw value (displays as passing after rounding)"
         else:
-            r["note"] = "below PSNR threshold" if r["status"] == "ok" else f"{r['status']}: {r['message']}"
-    tracks = next((list(r["tracks"]) for r in rows if r.get("tracks")), None)
-    if tracks:
-        rank_cols = [Column(f"track:{name}", f"Rank: {name}") for name in tracks[1:]]
-        for r in rows:
-            r.update({f"track:{name}": rank for name, rank in (r.get("tracks") or {}).items()})
-    else:
-        rank_cols = [Column("rank_runtime", "Runtime rank"), Column("rank_flops", "FLOPs rank"),
-                     Column("rank_params", "Params rank")]
+            note = "" if r["passes"] else "below PSNR threshold"
+        if r["ave_time"] is not None and r["ave_time_splits"] != ("valid", "test"):
+            note = "; ".join(filter(None, [note, f"Ave Time over {' + '.join(r['ave_time_splits'])} only"]))
+        r["note"] = note
+    tracks = next((list(r["tracks"]) for r in rows if r["tracks"]), [])
+    rank_cols = [Column(f"track:{name}", f"Rank: {name}") for name in tracks[1:]]
+    for r in rows:
+        r.update({f"track:{name}": rank for name, rank in r["tracks"].items()})
     t6 = Table("challenge", "Challenge results (table 6 style)", [
         Column("rank_main", "Rank"), Column("team", "Team"), Column("val_psnr", "Val PSNR", "{:.2f}"),
         Column("test_psnr", "Test PSNR", "{:.2f}"), Column("ave_time", "Runtime [ms]", "{:.3f}", "min"),
@@ -168,21 +128,6 @@ def challenge_tables(records: list[dict[str, Any]], year: int | None = None) -> 
     return [t6, official]
 
 
-def results_txt(records: list[dict[str, Any]], year: int | None = None) -> str:
-    """The official ``results.txt`` layout (tab-separated, fixed-width fields), teams in input order."""
-    rows = sorted(challenge_rows(records, year), key=lambda r: r["order"])
-
-    def f(v: Any, spec: str, width: int) -> str:
-        return (spec.format(v) if isinstance(v, (int, float)) else "-").ljust(width)
-
-    head = ["Model".ljust(20), "Val PSNR".ljust(10), "Test PSNR".ljust(10), "Val Time [ms]".ljust(14),
-            "Test Time [ms]".ljust(14), "Ave Time [ms]".ljust(14), "Params [M]".ljust(10), "FLOPs [G]".ljust(10),
-            "Acts [M]".ljust(8), "Mem [M]".ljust(8), "Conv".ljust(8)]
-    lines = ["\t".join(head)]
-    for r in rows:
-        lines.append("\t".join([
-            r["team"].ljust(20), f(r["val_psnr"], "{:.2f}", 10), f(r["test_psnr"], "{:.2f}", 10),
-            f(r["val_time"], "{:.2f}", 14), f(r["test_time"], "{:.2f}", 14), f(r["ave_time"], "{:.2f}", 14),
-            f(r["params_m"], "{:.3f}", 10), f(r["flops_g"], "{:.2f}", 10), f(r["acts_m"], "{:.2f}", 8),
-            f(r["mem_mib"], "{:.2f}", 8), (f"{r['conv']:>4}" if isinstance(r["conv"], int) else "   -").ljust(8)]))
-    return "\n".join(lines) + "\n"
+def results_txt(records: list[dict[str, Any]]) -> str:
+    """The official ``results.txt`` of ``records`` (input order): :func:`challenge.rank.format_results_txt`."""
+    return format_results_txt(metrics_from_record(rec, rec.get("team") or rec.get("_file")) for rec in records)

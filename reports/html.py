@@ -138,7 +138,7 @@ def render_html(rs: ResultSet, dataset: str = "B100", scale: int = 4, year: int 
         "table5": [t for t in tables if t.id.startswith("table5") and any(c.key.startswith("p_") for c in t.columns)],
         "ablations": [t for t in tables if t.id.startswith("ablation")],
         "challenge": challenge, "challenge_svg": runtime_psnr_svg(challenge_rows(crec, year)) if crec else "",
-        "results_txt": results_txt(crec, year) if crec else "",
+        "results_txt": results_txt(crec) if crec else "",
         "runtime": next(t for t in tables if t.id == "runtime"),
         "profile": next(t for t in tables if t.id == "profile"),
         "counting": next(t for t in tables if t.id == "counting"),

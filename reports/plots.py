@@ -248,7 +248,7 @@ def runtime_psnr_svg(rows: list[dict[str, Any]]) -> str:
             size = (r.get("params_m") or 0.05) * 1000 * BUBBLE_PER_K
             hi = "agdn" in r["team"].lower()
             coll = ax.scatter([r["ave_time"]], [y], s=size, alpha=0.75, zorder=3,
-                              color=HIGHLIGHT if hi else (OTHER if r.get("passes", True) else PUBLISHED),
+                              color=HIGHLIGHT if hi else (OTHER if r.get("passes") else PUBLISHED),
                               edgecolors="black" if hi else "none")
             coll.set_gid(f"point-{_slug(r['team'])}")
             ax.annotate(r["team"], (r["ave_time"], y), fontsize=6, xytext=(3, 3), textcoords="offset points")

@@ -51,7 +51,7 @@ def test_allow_pickle_static_finding_is_not_called_refused(tmp_path):
 
 def test_broken_and_below_threshold_are_different_statuses(tmp_path):
     from challenge.findings import Finding
-    from challenge.rank import _metrics_from_record
+    from challenge.rank import metrics_from_record
     from challenge.runner import record_status
 
     rep = ValidationReport(team="07_X", entry=_entry(tmp_path, TINY))
@@ -61,6 +61,5 @@ def test_broken_and_below_threshold_are_different_statuses(tmp_path):
     rep.findings.append(Finding("forward-error", "error", "boom"))
     assert record_status(rep) == "broken"
     # rank re-checks thresholds under its own year: a below-threshold record enters as measured
-    m = _metrics_from_record(tmp_path / "x.json", {"status": "below-threshold", "team": "07_X",
-                                                   "official": {"valid_ave_psnr": 26.8}})
+    m = metrics_from_record({"status": "below-threshold", "team": "07_X", "official": {"valid_ave_psnr": 26.8}})
     assert m.status == "ok" and m.valid_psnr == 26.8

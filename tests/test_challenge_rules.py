@@ -90,8 +90,9 @@ def test_2024_published_team_scores_off_baseline():
                                                                                 abs=1e-6)
     assert t["score"] == pytest.approx(4.750967, abs=1e-6)
     assert score(2024, 11.882, 8.16, 0.138) == t["score"]  # the report uses the same rule, not a copy
-    rows = challenge_rows([{"team": "MViC_SR", "val_psnr": 26.90, "test_psnr": 27.00, "ave_runtime_ms": 11.882,
-                            "params_m": 0.138, "flops_g": 8.16}], year=2024)
+    rows = challenge_rows([{"team": "MViC_SR", "valid_ave_psnr": 26.90, "test_ave_psnr": 27.00,
+                            "valid_ave_runtime": 11.882, "test_ave_runtime": 11.882, "num_parameters": 0.138,
+                            "flops": 8.16}], year=2024)
     assert rows[0]["score"] == pytest.approx(4.750967, abs=1e-6) and rows[0]["passes"]
 
 
@@ -128,6 +129,17 @@ def test_2026_ranking_tracks(ntire2026):
     assert len(main_track) == 8
     assert r.rank_of("sub-track runtime", "18_DISP") == 2
     assert r.rank_of("sub-track FLOPs", "10_HFENet") == 2
+    # full orders of the 8 ranked teams, read off the official results.txt columns by hand:
+    # FLOPs [G] 1.59 < 8.91 < 9.40 < 10.69 < 16.06 < 19.34 (DWMamba) < 26.61 (HAESR) < 33.40
+    # Params [M] 0.139 < 0.144 (HFENet 0.14363) < 0.144 (PKDSR 0.14393) < 0.164 < 0.246 < 0.353 (HAESR) < 0.674 < 1.106
+    common = ["22_SPANV2_ESR_C2", "10_HFENet", "16_PKDSR_FINAL_CKPT", "18_DISP", "20_ERRN2"]
+    assert [n for _, n, _ in r.tracks["sub-track FLOPs"]] == [*common, "12_DWMamba", "06_HAESR",
+                                                              "05_SPANMamba_single_1_4T05"]
+    assert [n for _, n, _ in r.tracks["sub-track params"]] == [*common, "06_HAESR", "12_DWMamba",
+                                                               "05_SPANMamba_single_1_4T05"]
+    # Ave Time [ms] 5.24 < 6.51 (DISP) < 6.80 (PKDSR) < 9.37 < 33.64 < 38.53 < 86.08 < 106.49
+    assert [n for _, n, _ in r.tracks["sub-track runtime"]][:3] == ["22_SPANV2_ESR_C2", "18_DISP",
+                                                                    "16_PKDSR_FINAL_CKPT"]
     js = ranking_to_json(r)
     row = next(t for t in js["teams"] if t["team"] == "01_PDS")
     assert row["passes_only_rounded"] is True and row["passes_threshold"] is False
@@ -190,10 +202,15 @@ def test_validation_check_psnr_is_rgb_border_4(tmp_path):
     """The worker's check-image PSNR follows the NTIRE rule (RGB, 4-pixel border, uint8 rounding).
 
     Recomputed here with :mod:`bench.metrics` from the same check image; border 3 or 5 would differ
-    by more than 1e-3 dB on this image, so a changed border in the worker is caught.
+    by more than 1e-3 dB on this image, so a changed border in the worker is caught. The check LR and
+    the bicubic reference level are the suite's one MATLAB bicubic (bench.data.make_lr /
+    bench.imresize.imresize on uint8), never a torch interpolate.
     """
-    import torch.nn.functional as F
+    import numpy as np
+    import torch
 
+    from bench.data import make_lr
+    from bench.imresize import imresize
     from bench.metrics import prepare, psnr
     from challenge.validate import validate_submission
     from challenge.worker import check_image
@@ -202,7 +219,11 @@ def test_validation_check_psnr_is_rgb_border_4(tmp_path):
 
     (rep,) = validate_submission(make_single(tmp_path), timeout_s=60, memory_mb=4096)
     hr, lr = check_image()
-    bic = (F.interpolate(lr / 255.0, scale_factor=4, mode="bicubic", align_corners=False).clamp(0, 1) * 255).round()
+    assert hr.shape == (1, 3, 192, 256) and lr.shape == (1, 3, 48, 64)
+    hr_u8 = hr[0].permute(1, 2, 0).numpy().astype(np.uint8)
+    lr_u8 = lr[0].permute(1, 2, 0).numpy().astype(np.uint8)
+    assert np.array_equal(lr_u8, make_lr(hr_u8, 4))
+    bic = torch.from_numpy(imresize(lr_u8, 4)).permute(2, 0, 1)[None].float()
 
     def rgb_psnr(border):
         return psnr(prepare(bic[0], "RGB", border), prepare(hr[0], "RGB", border))

@@ -305,6 +305,22 @@ def test_compare_runtime_defaults_to_one_cpu_thread_like_measure_runtime():
         torch.set_num_threads(before)
 
 
+def test_ntire_mode_on_cpu_defaults_to_one_thread_like_the_challenge_sandbox():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        timer = FakeTimer([1.0, 2.0])
+        rec = rt.measure_runtime(Tiny(), 2, mode="ntire", input_size=(8, 8), repeats=2, timer=timer, memory=False)
+        assert rec.protocol["threads"] == rt.DEFAULT_CPU_THREADS == 1  # the sandbox child's OMP_NUM_THREADS
+        assert torch.get_num_threads() == 2
+        timer = FakeTimer([1.0, 2.0])
+        rec = rt.measure_runtime(Tiny(), 2, mode="ntire", input_size=(8, 8), repeats=2, timer=timer, memory=False,
+                                 threads=2)
+        assert rec.protocol["threads"] == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_ntire_mode_refuses_warmup_and_synthesises_images():
     with pytest.raises(ValueError, match="no warm-up"):
         rt.measure_runtime(Tiny(), 2, mode="ntire", warmup=5, input_size=(8, 8))

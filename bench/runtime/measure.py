@@ -4,7 +4,6 @@ a fresh process (:func:`measure_runtime_isolated`). Returns a :class:`~bench.run
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,9 +14,17 @@ from torch import nn
 
 from .. import output_check
 from ..env import environment
-from ..stats import summarize
+from ..stats import ave_time_ms, split_mean_ms, summarize
 from .inputs import make_input, make_u8, to_device
-from .memory import MIB, cpu_forward_peak_bytes, cuda_forward_peak_bytes, memory_method, module_bytes, tensor_bytes
+from .memory import (
+    MIB,
+    cpu_forward_peak_bytes,
+    cuda_forward_peak_bytes,
+    memory_method,
+    module_bytes,
+    ntire_max_allocated_mib,
+    tensor_bytes,
+)
 from .prepare import (
     DEFAULT_CPU_THREADS,
     DTYPES,
@@ -68,10 +75,12 @@ def measure_runtime(
     (default 3, RGB) shapes synthetic inputs for non-SR test modules. ``timer`` replaces the default
     timer (tests). A module passed in is moved to ``device``/``dtype`` in place. Errors while running
     (out of memory, an op missing for a dtype, a failed ``torch.compile``) give ``status="failed"``;
-    CUDA absent gives ``status="skipped"``. On CPU in robust mode ``threads=None`` means
+    CUDA absent gives ``status="skipped"``. On CPU, in both modes, ``threads=None`` means
     :data:`DEFAULT_CPU_THREADS` (1): single-thread timings are reproducible run to run on a shared or
     virtualised machine (seen here: two consecutive medians within 2% with 1 thread, up to 50% apart
-    with 2); pass ``threads=N`` to use more cores. The record's ``protocol.threads`` says which.
+    with 2), and it is the thread count the challenge sandbox times submissions with
+    (:mod:`challenge.sandbox`); pass ``threads=N`` to use more cores. The record's ``protocol.threads``
+    says which.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -87,7 +96,7 @@ def measure_runtime(
     if repeats < 1 or warmup < 0:
         raise ValueError(f"need repeats >= 1 and warmup >= 0, got repeats={repeats}, warmup={warmup}")
     dev = torch_device(device)
-    if threads is None and dev.type == "cpu" and mode == "robust":
+    if threads is None and dev.type == "cpu":
         threads = DEFAULT_CPU_THREADS
     scale = int(scale)
     name, net = resolve_model(model, scale, pretrained)
@@ -190,11 +199,9 @@ def _measure(
     auto_warmup: bool = False,
 ) -> RuntimeRecord:
     cuda = dev.type == "cuda"
-    mem_before = 0
     if cuda:
         torch.cuda.synchronize(dev)
         torch.cuda.reset_peak_memory_stats(dev)  # "never reset" from here on: model load included
-        mem_before = torch.cuda.memory_allocated(dev)
     net = prepare_model(net, dev, torch_dtype, channels_last, mode)
     runner: Any = torch.compile(net) if compile else net
     forward = forward_fn(runner, scale)
@@ -211,7 +218,7 @@ def _measure(
             times = time_repeated(forward, x, timer, warmup=warmup, repeats=repeats)
             rec.fill_stats(times)
             if cuda:
-                rec.cuda_max_allocated_mib = (torch.cuda.max_memory_allocated(dev) - mem_before) / MIB
+                rec.cuda_max_allocated_mib = ntire_max_allocated_mib(dev)
         else:
             if datasets is None:
                 g = random.Random(seed)
@@ -223,15 +230,15 @@ def _measure(
             for split, images in splits.items():
                 imgs = (img.float() / scale_in for img in images)
                 t = time_per_image(forward, imgs, timer, to_dev)
-                info: dict[str, Any] = {"n": len(t), "mean_ms": math.fsum(t) / len(t), "median_ms": summarize(t).median,
+                info: dict[str, Any] = {"n": len(t), "mean_ms": split_mean_ms(t), "median_ms": summarize(t).median,
                                         "first_ms": t[0], "times_ms": t}
                 if cuda:
-                    info["max_memory_allocated_mib"] = (torch.cuda.max_memory_allocated(dev) - mem_before) / MIB
+                    info["max_memory_allocated_mib"] = ntire_max_allocated_mib(dev)
                 rec.splits[split] = info
                 all_times.extend(t)
             rec.times_ms = all_times  # no pooled statistics: the headline is ave_time_ms
             rec.repeats = len(all_times)
-            rec.ave_time_ms = math.fsum(s["mean_ms"] for s in rec.splits.values()) / len(rec.splits)
+            rec.ave_time_ms = ave_time_ms({k: s["mean_ms"] for k, s in rec.splits.items()})
             if cuda:
                 first = next(iter(rec.splits.values()))
                 rec.cuda_max_allocated_mib = first["max_memory_allocated_mib"]  # the table reports the valid figure

@@ -20,7 +20,8 @@ class RuntimeRecord:
     splits concatenated). Headline figure: ``median_ms`` in robust mode; ``ave_time_ms``, the NTIRE
     "Ave Time" (mean of per-split means), in ntire mode, where the pooled statistics stay ``None`` and
     ``splits`` holds per-split details. ``peak_mem_total_mib`` means the same on every device;
-    ``cuda_max_allocated_mib`` is CUDA's never-reset ``max_memory_allocated`` (``None`` on CPU).
+    ``cuda_max_allocated_mib`` is CUDA's never-reset ``max_memory_allocated`` in MiB, absolute (the
+    official NTIRE Mem: :func:`bench.runtime.memory.ntire_max_allocated_mib`; ``None`` on CPU).
     """
 
     model: str

@@ -137,14 +137,23 @@ def time_per_image(
     images: Iterable[Any],
     timer: Timer,
     to_device: Callable[[Any], Any] = lambda t: t,
+    consume: Callable[[int, Any], None] | None = None,
 ) -> list[float]:
-    """NTIRE loop: every image once, in order, first included; the copy to the device is not timed."""
+    """NTIRE loop: every image once, in order, first included; the copy to the device is not timed.
+
+    Returns one time per image (ms, the timer's figure). ``consume(i, output)``, when given, runs after
+    image ``i`` is timed and before its output is released (the official ``test_demo.py`` converts
+    the output to uint8 and computes its PSNR there, outside the timed region); whatever it raises
+    propagates. Raises ``ValueError`` when ``images`` is empty.
+    """
     times = []
-    for img in images:
+    for i, img in enumerate(images):
         x = to_device(img)
         out, ms = timer.time(lambda x=x: forward(x))
-        del out, x
         times.append(ms)
+        if consume is not None:
+            consume(i, out)
+        del out, x
     if not times:
         raise ValueError("no images to time")
     return times

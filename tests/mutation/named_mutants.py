@@ -31,6 +31,9 @@ class Mutant:
 
 
 RULES_TESTS = ("tests/test_challenge_rules.py", "-k", "score or rules or threshold or official")
+TRACK_TESTS = ("tests/test_challenge_figures.py", "-k", "rank_sum")
+SCORE_TRACK_TESTS = ("tests/test_challenge_rules.py", "-k", "ranking_tracks")
+COUNT_TESTS = ("tests/test_challenge_figures.py", "-k", "hook_years or fvcore_years")
 
 MUTANTS = (
     Mutant("NTIRE 2024 weights -> (0.15, 0.7, 0.15)", "challenge/rules.py", "weights=ScoreWeights(0.7, 0.15, 0.15)",
@@ -48,6 +51,37 @@ MUTANTS = (
            'ranking=_SCORE_TRACKS,\n        weights=ScoreWeights(0.8',
            'psnr_threshold={"valid": 26.90, "test": 26.98},\n        flops_counter="fvcore",\n        '
            'ranking=_SCORE_TRACKS,\n        weights=ScoreWeights(0.8', RULES_TESTS),
+    Mutant("NTIRE 2023 overall track without memory", "challenge/rules.py",
+           '"overall (runtime, params, FLOPs, activations, memory)": METRICS,',
+           '"overall (runtime, params, FLOPs, activations, memory)": METRICS[:4],', TRACK_TESTS),
+    Mutant("NTIRE 2022 overall sub-track without memory", "challenge/rules.py",
+           '"sub-track 2 (overall: runtime, params, FLOPs, activations, memory)": METRICS,',
+           '"sub-track 2 (overall: runtime, params, FLOPs, activations, memory)": METRICS[:4],', TRACK_TESTS),
+    Mutant("rank-sum metrics: memory -> activations", "challenge/rules.py",
+           'METRICS = ("runtime", "params", "flops", "activations", "memory")',
+           'METRICS = ("runtime", "params", "flops", "activations", "activations")', TRACK_TESTS),
+    Mutant("NTIRE 2022 sub-track 1 params only", "challenge/rules.py",
+           '"sub-track 1 (params + FLOPs)": ("params", "flops"),', '"sub-track 1 (params + FLOPs)": ("params",),',
+           TRACK_TESTS),
+    Mutant("NTIRE 2023 complexity track FLOPs only", "challenge/rules.py",
+           '"model complexity (params + FLOPs)": ("params", "flops"),',
+           '"model complexity (params + FLOPs)": ("flops",),', TRACK_TESTS),
+    Mutant("NTIRE 2023 main track ranks FLOPs", "challenge/rules.py",
+           '_RANK_SUM_2023 = {\n    "main (runtime)": ("runtime",),',
+           '_RANK_SUM_2023 = {\n    "main (runtime)": ("flops",),', TRACK_TESTS),
+    Mutant("NTIRE 2022 main track ranks params", "challenge/rules.py",
+           '_RANK_SUM_2022 = {\n    "main (runtime)": ("runtime",),',
+           '_RANK_SUM_2022 = {\n    "main (runtime)": ("params",),', TRACK_TESTS),
+    Mutant("score years: FLOPs sub-track ranks params", "challenge/rules.py", '"sub-track FLOPs": ("flops",),',
+           '"sub-track FLOPs": ("params",),', SCORE_TRACK_TESTS),
+    Mutant("score years: runtime sub-track ranks FLOPs", "challenge/rules.py", '"sub-track runtime": ("runtime",),',
+           '"sub-track runtime": ("flops",),', SCORE_TRACK_TESTS),
+    Mutant("challenge worker 2022/2023 FLOPs conv-only", "challenge/worker.py", 'c.official["flops"] = n.flops / 1e9',
+           'c.official["flops"] = n.conv_flops / 1e9', COUNT_TESTS),
+    Mutant("challenge worker activations x1.01", "challenge/worker.py", 'activations=stats["acts"] / 1e6',
+           'activations=stats["acts"] * 1.01 / 1e6', COUNT_TESTS),
+    Mutant("challenge worker 2024+ FLOPs from the conv hook", "challenge/worker.py",
+           'c.official["flops"] = total / 1e9', 'c.official["flops"] = stats["macs"] / 1e9', COUNT_TESTS),
     Mutant("challenge worker check PSNR border 4 -> 3", "challenge/worker.py", "border: int = 4",
            "border: int = 3", ("tests/test_challenge_rules.py", "-k", "check_psnr")),
     Mutant("Y coefficients R <-> B", "bench/metrics.py", "_Y_COEFFS = (65.481, 128.553, 24.966)",
