@@ -156,7 +156,8 @@ def load_results(path: str | Path) -> list[TeamMetrics]:
 
 
 def _f(v: float | None, spec: str, width: int) -> str:
-    return format(v, spec) if v is not None else format("-", f"<{width}")
+    """``v`` formatted, or ``-`` padded to ``width`` on the side the numbers of the column align to."""
+    return format(v, spec) if v is not None else format("-", f"{'<' if spec.startswith('<') else '>'}{width}")
 
 
 def format_results_txt(metrics: Iterable[TeamMetrics]) -> str:
@@ -192,14 +193,14 @@ def format_results_txt(metrics: Iterable[TeamMetrics]) -> str:
 
 def _status(ts: TeamScore) -> str:
     if ts.metrics.status != "ok":
-        return f"{ts.metrics.status}: {ts.metrics.message}".strip()
+        return f"{ts.metrics.status}: {ts.metrics.message}" if ts.metrics.message else ts.metrics.status
     if ts.is_baseline:
         return "baseline (not ranked)"
     if ts.unranked:
         return f"not ranked: {ts.unranked}"
     if not ts.passes_threshold:
-        fails = ", ".join(f"{c.split} {c.value:.4f} < {c.threshold:.2f}" for c in ts.checks if not c.passes
-                          and c.value is not None) or "PSNR missing"
+        fails = ", ".join(f"{c.split} {c.value:.4f} < {c.threshold:.2f}" if c.value is not None
+                          else f"{c.split} PSNR missing" for c in ts.checks if not c.passes)
         return "below threshold (" + fails + (", passes only when rounded to 2 decimals" if ts.passes_only_rounded
                                                else "") + ")"
     return "ok"
@@ -225,10 +226,11 @@ def format_ranking(r: Ranking) -> str:
         broken = sum(ts.metrics.status not in ("ok", "incomplete") for ts in r.teams)
         incomplete = sum(ts.metrics.status == "incomplete" for ts in r.teams)
         below = sum(ts.metrics.status == "ok" and not ts.is_baseline and not ts.passes_threshold for ts in r.teams)
+        unranked = sum(bool(ts.unranked) and ts.passes_threshold for ts in r.teams)
         out.append("")
         out.append(f"no team is eligible for ranking: {len(r.teams)} team(s), {broken} broken, {below} below "
                    f"threshold, {incomplete} without PSNR (run with --data), "
-                   f"{sum(ts.is_baseline for ts in r.teams)} baseline")
+                   f"{sum(ts.is_baseline for ts in r.teams)} baseline, {unranked} timed on other splits")
     for track, rows in r.tracks.items():
         out.append("")
         out.append(f"[{track}]")
