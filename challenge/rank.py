@@ -130,7 +130,7 @@ def load_results(path: str | Path) -> list[TeamMetrics]:
         for f in files:
             try:
                 rec = json.loads(f.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as exc:
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise ValueError(f"{f}: corrupt JSON record ({exc}); delete it and re-run that team") from exc
             if isinstance(rec, dict) and rec.get("kind") == "challenge":
                 out.append(metrics_from_record(rec, rec.get("team") or rec.get("model") or f.stem))
@@ -143,7 +143,7 @@ def load_results(path: str | Path) -> list[TeamMetrics]:
         raise FileNotFoundError(f"{path}: no such results file or directory")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from exc
     if isinstance(data, dict) and data.get("kind") == "challenge":
         return [metrics_from_record(data, data.get("team") or data.get("model") or path.stem)]

@@ -334,3 +334,103 @@ def test_status_text_of_every_status():
     # one split only rounds up, the other fails on display too: no "passes only when rounded"
     assert _status(_ts(checks=[_chk("valid", 26.8964, 26.9), _chk("test", 26.5, 26.99)])) == (
         "below threshold (valid 26.8964 < 26.90, test 26.5000 < 26.99)")
+
+
+# ------------------------------------------------------------------------------------------- the loader
+
+_FIG = {"valid_ave_psnr": 29.1, "test_ave_psnr": 28.8, "valid_ave_runtime": 10.0, "test_ave_runtime": 20.0,
+        "num_parameters": 0.3, "flops": 20.0, "activations": 80.0, "valid_memory": 300.0, "num_conv": 30}
+
+
+def _write(path: Path, obj) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(obj if isinstance(obj, str) else json.dumps(obj), encoding="utf-8")
+    return path
+
+
+def _rows(ms: list[TeamMetrics]):
+    return [(m.name, m.label, m.status, m.message, m.valid_psnr, m.ave_runtime_ms, m.convs) for m in ms]
+
+
+def test_load_results_folder_of_records_skips_other_kinds(tmp_path):
+    _write(tmp_path / "b.json", {"kind": "challenge", "team": "02_B", "status": "broken", "message": "crash: x",
+                                 "official": {**_FIG, "valid_ave_psnr": None}})
+    _write(tmp_path / "a.json", {"kind": "challenge", "model": "01_A", "status": "ok", "official": _FIG})
+    _write(tmp_path / "03_C.json", {"kind": "challenge", "status": "ok", "official": {**_FIG, "num_conv": 7}})
+    _write(tmp_path / "runtime.json", {"kind": "runtime", "model": "rlfn", "official": _FIG})  # another kind
+    _write(tmp_path / "list.json", [1, 2])  # not a record
+    _write(tmp_path / "empty.json", {})
+    _write(tmp_path / "partial.json", {"x": {"valid_ave_psnr": 29.0}, "y": _FIG})  # not every entry official
+    _write(tmp_path / "notes.txt", "not json")  # only *.json is read
+    ms = load_results(tmp_path)
+    # sorted file order (03_C, a, b); a name from "team", else "model", else the file stem
+    assert _rows(ms) == [("03_C", "03_C", "ok", "", 29.1, 15.0, 7),
+                         ("01_A", "01_A", "ok", "", 29.1, 15.0, 30),
+                         ("02_B", "02_B", "broken", "crash: x", None, 15.0, 30)]
+
+
+def test_load_results_output_root_reads_its_challenge_subfolder(tmp_path):
+    _write(tmp_path / "challenge" / "01_A.json", {"kind": "challenge", "team": "01_A", "status": "ok",
+                                                   "official": _FIG})
+    _write(tmp_path / "00_X.json", {"kind": "challenge", "team": "00_X", "status": "ok", "official": _FIG})
+    assert [m.name for m in load_results(tmp_path)] == ["01_A"]  # the root's own JSON is not a record
+    # a file named "challenge" is no records folder: the root is read
+    other = tmp_path / "other"
+    _write(other / "challenge", "x")
+    _write(other / "01_B.json", {"kind": "challenge", "team": "01_B", "status": "ok", "official": _FIG})
+    assert [m.name for m in load_results(other)] == ["01_B"]
+
+
+def test_load_results_official_results_json_in_a_folder_and_as_a_file(tmp_path):
+    official = {"  01_A": _FIG, "02_B": {**_FIG, "valid_ave_runtime": 30.0, "test_ave_runtime": None,
+                                         "num_conv": None}}
+    for path in (_write(tmp_path / "dir" / "results.json", official), _write(tmp_path / "results.json", official)):
+        ms = load_results(path.parent if path.parent.name == "dir" else path)
+        assert _rows(ms) == [("01_A", "  01_A", "ok", "", 29.1, 15.0, 30), ("02_B", "02_B", "ok", "", 29.1, 30.0, None)]
+        assert ms[1].ave_time_splits == ("valid",)
+    # one record file given directly: the record, named by its team, else model, else the file stem
+    rec = {"kind": "challenge", "status": "ok", "official": _FIG}
+    assert _rows(load_results(_write(tmp_path / "r1.json", {**rec, "team": "07_T", "model": "m"}))) == [
+        ("07_T", "07_T", "ok", "", 29.1, 15.0, 30)]
+    assert [m.name for m in load_results(_write(tmp_path / "r2.json", {**rec, "model": "08_M"}))] == ["08_M"]
+    assert [m.name for m in load_results(_write(tmp_path / "09_S.json", rec))] == ["09_S"]
+    assert load_results(_write(tmp_path / "none.json", {})) == []  # an official file with no team
+
+
+def test_load_results_empty_missing_corrupt_and_wrong_format(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"^no \*\.json challenge records in .*empty$"):
+        load_results(tmp_path / "empty")
+    (tmp_path / "root" / "challenge").mkdir(parents=True)
+    _write(tmp_path / "root" / "x.json", {"kind": "challenge", "team": "01_A", "official": _FIG})
+    with pytest.raises(FileNotFoundError, match=r"^no \*\.json challenge records in .*root[/\\]challenge$"):
+        load_results(tmp_path / "root")
+    with pytest.raises(FileNotFoundError, match=r"nope\.json: no such results file or directory$"):
+        load_results(tmp_path / "nope.json")
+
+    bad = _write(tmp_path / "recs" / "05_E.json", '{"kind": "challenge", "team": ')
+    _write(tmp_path / "recs" / "01_A.json", {"kind": "challenge", "team": "01_A", "official": _FIG})
+    with pytest.raises(ValueError, match=r"05_E\.json: corrupt JSON record \(Expecting value: line 1 .*\); "
+                                         r"delete it and re-run that team$") as exc:
+        load_results(tmp_path / "recs")
+    assert str(exc.value).startswith(str(bad))
+    with pytest.raises(ValueError, match=r"05_E\.json: not valid JSON \(Expecting value"):
+        load_results(bad)
+    # bytes that are not UTF-8 (a truncated copy, a binary renamed .json): the same message, with the path
+    (tmp_path / "bin").mkdir()
+    binary = tmp_path / "bin" / "06_F.json"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(ValueError, match=r"06_F\.json: corrupt JSON record \(.*utf-8.*\); delete it"):
+        load_results(tmp_path / "bin")
+    with pytest.raises(ValueError, match=r"06_F\.json: not valid JSON \(.*utf-8"):
+        load_results(binary)
+
+    fmt = r"expected the official results\.json format \{team: \{valid_ave_psnr: \.\.\.\}\}$"
+    for name, data in (("list", [1, 2]), ("flat", {"01_A": 29.1}), ("kind", {"kind": "runtime", "x": {}})):
+        with pytest.raises(ValueError, match=rf"{name}\.json: {fmt}"):
+            load_results(_write(tmp_path / f"{name}.json", data))
+    lacking = {f"0{i}_T": {"valid_ave_psnr": 29.0} for i in range(1, 7)}  # six teams without params / FLOPs
+    with pytest.raises(ValueError) as exc:
+        load_results(_write(tmp_path / "six.json", {"00_OK": _FIG, **lacking}))
+    assert str(exc.value) == (f"{tmp_path / 'six.json'}: entries ['01_T', '02_T', '03_T', '04_T', '05_T'] lack "
+                              "['flops', 'num_parameters', 'valid_ave_psnr'] (not an official results.json)")
