@@ -243,8 +243,8 @@ def test_ranking_text_score_year_whole_string():
 
 
 def test_ranking_text_when_no_team_is_eligible_counts_every_team():
-    # 6 teams = 1 broken + 2 below threshold + 1 without PSNR + 1 baseline + 1 timed on other splits:
-    # 04_D passes but is timed on valid only while 05_E (below threshold) has both splits
+    # 7 teams = 2 broken (any status but ok / incomplete) + 2 below threshold + 1 without PSNR + 1 baseline
+    # + 1 timed on other splits: 04_D passes but is timed on valid only while 05_E (below threshold) has both
     T = TeamMetrics
     teams = [
         T("00_RLFN", valid_psnr=26.96, test_psnr=27.07, valid_runtime_ms=13.0, test_runtime_ms=14.0, params_m=0.317,
@@ -255,6 +255,7 @@ def test_ranking_text_when_no_team_is_eligible_counts_every_team():
         T("04_D", valid_psnr=27.0, test_psnr=27.0, valid_runtime_ms=2.0, params_m=0.1, flops_g=2.0),
         T("05_E", valid_psnr=26.95, test_psnr=26.98, valid_runtime_ms=2.0, test_runtime_ms=2.0, params_m=0.1,
           flops_g=2.0),
+        T("06_F", valid_psnr=28.0, test_psnr=28.0, status="unknown", message="the record has no status"),
     ]
     # 2024: T0 13.54, F0 19.67, P0 0.317, weights 0.7 / 0.15 / 0.15. RLFN: 0.7 exp(27/13.54) + 0.3 exp(2) = 7.3586;
     # C: 0.7 exp(7/13.54) + 0.15 exp(4/19.67) + 0.15 exp(0.2/0.317) = 1.6396; D, E (2 ms): 1.4063
@@ -271,8 +272,10 @@ def test_ranking_text_when_no_team_is_eligible_counts_every_team():
         "04_D                           27.0000   27.0000     2.000    0.1000    2.0000     1.4063  " + SPLIT_MISSING,
         "05_E                           26.9500   26.9800     2.000    0.1000    2.0000     1.4063  below threshold "
         "(test 26.9800 < 26.99)",
+        "06_F                           28.0000   28.0000         -         -         -          -  "
+        "unknown: the record has no status",
         "",
-        "no team is eligible for ranking: 6 team(s), 1 broken, 2 below threshold, 1 without PSNR (run with --data), "
+        "no team is eligible for ranking: 7 team(s), 2 broken, 2 below threshold, 1 without PSNR (run with --data), "
         "1 baseline, 1 timed on other splits",
         "",
         "[main (score)]",
@@ -395,6 +398,11 @@ def test_load_results_official_results_json_in_a_folder_and_as_a_file(tmp_path):
     assert [m.name for m in load_results(_write(tmp_path / "r2.json", {**rec, "model": "08_M"}))] == ["08_M"]
     assert [m.name for m in load_results(_write(tmp_path / "09_S.json", rec))] == ["09_S"]
     assert load_results(_write(tmp_path / "none.json", {})) == []  # an official file with no team
+    # an entry with the three required fields and nothing else is official (a file, and in a folder)
+    bare = {"03_C": {"valid_ave_psnr": 29.0, "num_parameters": 0.2, "flops": 3.0}}
+    for src in (_write(tmp_path / "bare.json", bare), _write(tmp_path / "bare" / "results.json", bare).parent):
+        assert [(m.name, m.valid_psnr, m.params_m, m.flops_g, m.test_psnr) for m in load_results(src)] == [
+            ("03_C", 29.0, 0.2, 3.0, None)]
 
 
 def test_load_results_empty_missing_corrupt_and_wrong_format(tmp_path):
@@ -434,3 +442,11 @@ def test_load_results_empty_missing_corrupt_and_wrong_format(tmp_path):
         load_results(_write(tmp_path / "six.json", {"00_OK": _FIG, **lacking}))
     assert str(exc.value) == (f"{tmp_path / 'six.json'}: entries ['01_T', '02_T', '03_T', '04_T', '05_T'] lack "
                               "['flops', 'num_parameters', 'valid_ave_psnr'] (not an official results.json)")
+
+
+def test_unranked_reason_of_a_team_timed_on_no_split():
+    untimed = TeamMetrics("02_U", valid_psnr=29.1, params_m=0.1, flops_g=1.0)
+    r = rank_teams(get_rules(2023), [*_teams_2022()[1:3], untimed])
+    assert r.teams[2].unranked == ("timed on no split only, other teams on valid + test: its Ave Time is not "
+                                   "comparable (split-missing)")
+    assert r.tracks["model complexity (params + FLOPs)"] == [(1, "01_A", 3.0), (1, "02_B", 3.0)]
