@@ -13,6 +13,7 @@ then rank the sums.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -239,11 +240,20 @@ def format_ranking(r: Ranking) -> str:
     return "\n".join(out) + "\n"
 
 
+def _finite_or_none(v: float) -> float | None:
+    return v if math.isfinite(v) else None
+
+
 def ranking_to_json(r: Ranking) -> dict[str, Any]:
-    """JSON-ready ranking: per team the raw metrics, terms, threshold checks and flags; per track ranks."""
+    """JSON-ready ranking: per team the raw metrics, terms, threshold checks and flags; per track ranks.
+
+    Strict JSON: a score term that overflowed (``math.inf``, :func:`challenge.rules.score_terms`) is
+    written as null, and the team gets ``"overflow": [term names]``; its track value is null too.
+    """
     teams = []
     for ts in r.teams:
         m = ts.metrics
+        overflow = sorted(k for k, v in ts.terms.items() if not math.isfinite(v))
         teams.append({
             "team": m.name,
             "status": m.status,
@@ -262,7 +272,8 @@ def ranking_to_json(r: Ranking) -> dict[str, Any]:
             "acts_m": m.acts_m,
             "mem_mib": m.mem_mib,
             "convs": m.convs,
-            **ts.terms,
+            **{k: _finite_or_none(v) for k, v in ts.terms.items()},
+            **({"overflow": overflow} if overflow else {}),
             "passes_threshold": ts.passes_threshold,
             "passes_only_rounded": ts.passes_only_rounded,
             "threshold_checks": [
@@ -283,5 +294,6 @@ def ranking_to_json(r: Ranking) -> dict[str, Any]:
             "baseline": r.rules.baseline.model,
         },
         "teams": teams,
-        "tracks": {k: [{"rank": a, "team": b, "value": c} for a, b, c in v] for k, v in r.tracks.items()},
+        "tracks": {k: [{"rank": a, "team": b, "value": _finite_or_none(c)} for a, b, c in v]
+                   for k, v in r.tracks.items()},
     }

@@ -165,20 +165,30 @@ def get_rules(year: int | str) -> YearRules:
         raise ValueError(f"no NTIRE ESR rules for year {year!r}; known years: {', '.join(map(str, YEARS))}") from None
 
 
+def _exp_or_inf(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
 def score_terms(rules: YearRules, runtime_ms: float, flops_g: float, params_m: float) -> dict[str, float]:
     """Exponential terms and total score of the 2024-2026 rule, from raw (unrounded) values.
 
     Returns the unweighted terms ``exp_runtime = exp(2*T/T0)``, ``exp_flops``, ``exp_params`` (the
     baseline gets ``exp(2) = 7.3891`` on each), and ``score = w_t*exp_runtime + w_f*exp_flops +
-    w_p*exp_params`` (the weights sum to 1, so the baseline's score is 7.3891 as well).
+    w_p*exp_params`` (the weights sum to 1, so the baseline's score is 7.3891 as well). A term whose
+    exponent exceeds the float range (a figure above about 355x the baseline's, e.g. a 2026 Ave Time
+    above 2,747 ms) is ``math.inf``, as numpy's ``exp`` gives: the team ranks last, never crashes the
+    ranking.
     """
     if rules.weights is None:
         raise ValueError(f"NTIRE {rules.year} ranks by rank sums, it has no exponential score")
     b, w = rules.baseline, rules.weights
     terms = {
-        "exp_runtime": math.exp(2.0 * runtime_ms / b.runtime_ms),
-        "exp_flops": math.exp(2.0 * flops_g / b.flops_g),
-        "exp_params": math.exp(2.0 * params_m / b.params_m),
+        "exp_runtime": _exp_or_inf(2.0 * runtime_ms / b.runtime_ms),
+        "exp_flops": _exp_or_inf(2.0 * flops_g / b.flops_g),
+        "exp_params": _exp_or_inf(2.0 * params_m / b.params_m),
     }
     terms["score"] = w.runtime * terms["exp_runtime"] + w.flops * terms["exp_flops"] + w.params * terms["exp_params"]
     return terms

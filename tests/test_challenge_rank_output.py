@@ -450,3 +450,28 @@ def test_unranked_reason_of_a_team_timed_on_no_split():
     assert r.teams[2].unranked == ("timed on no split only, other teams on valid + test: its Ave Time is not "
                                    "comparable (split-missing)")
     assert r.tracks["model complexity (params + FLOPs)"] == [(1, "01_A", 3.0), (1, "02_B", 3.0)]
+
+
+def test_a_score_that_overflows_ranks_last_and_stays_strict_json() -> None:
+    """2026: a 3,000 ms Ave Time is 388x the baseline's 7.74 ms: exp(775) overflows a float. The team gets an
+    infinite score (numpy's exp gives inf too), ranks last, and the JSON writes null plus "overflow"."""
+    from challenge.rank import rank_teams, ranking_to_json
+    from challenge.rules import get_rules, score_terms
+    from challenge.score import metrics_from_official
+
+    rules = get_rules(2026)
+    terms = score_terms(rules, 3000.0, 9.83, 0.151)
+    assert terms["exp_runtime"] == math.inf and terms["score"] == math.inf
+    assert terms["exp_flops"] == pytest.approx(math.exp(2)) and terms["exp_params"] == pytest.approx(math.exp(2))
+
+    def team(name: str, t: float) -> object:
+        return metrics_from_official(name, {"valid_ave_psnr": 27.0, "test_ave_psnr": 27.1, "valid_ave_runtime": t,
+                                            "test_ave_runtime": t, "num_parameters": 0.151, "flops": 9.83})
+
+    ranking = rank_teams(rules, [team("01_slow", 3000.0), team("02_fast", 7.74)])
+    assert [(rank, name) for rank, name, _ in ranking.tracks["main (score)"]] == [(1, "02_fast"), (2, "01_slow")]
+    data = json.loads(json.dumps(ranking_to_json(ranking), allow_nan=False))
+    slow = next(t for t in data["teams"] if t["team"] == "01_slow")
+    assert slow["score"] is None and slow["exp_runtime"] is None and slow["overflow"] == ["exp_runtime", "score"]
+    assert "overflow" not in next(t for t in data["teams"] if t["team"] == "02_fast")
+    assert data["tracks"]["main (score)"][1] == {"rank": 2, "team": "01_slow", "value": None}
