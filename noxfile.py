@@ -141,13 +141,15 @@ def clean(session: nox.Session) -> None:
 
 @nox.session(python=False, default=False)
 def mutation(session: nox.Session) -> None:
-    """Mutation testing of the numeric modules with mutmut 3 (tens of minutes; not part of CI).
+    """Mutation testing of the numeric modules with mutmut 3 (about 8 minutes on 2 cores; not part of CI).
 
     ``mutmut run`` mutates the modules named in ``[tool.mutmut]`` of pyproject.toml (metrics, imresize,
-    data reading, tiling, the NTIRE hook counter and the suite's own counting: the complete count, the op
-    census, the cross-checks and the counter wrappers; challenge scores/rules) and runs the fast tests
+    data reading, input sizes, tiling, the NTIRE hook counter and the suite's own counting: the complete
+    count, the op census, the cross-checks and the counter wrappers; challenge scores, rules and ranking)
+    and runs the fast tests
     covering each mutant; ``mutmut results`` lists the survivors. Then tests/mutation/named_mutants.py plants the
-    wrong rule data mutmut cannot generate (score weights, baselines, thresholds, borders) and fails
+    wrong rule data mutmut cannot generate (score weights, baselines, thresholds, ranking tracks, borders,
+    the challenge worker's counts) and fails
     if one survives. A survivor that changes a number must be killed by a test or explained in
     tests/mutation/EQUIVALENT.md. Extra arguments go to ``mutmut run`` (e.g. ``--max-children 2``).
     Needs the ground-truth folder ($ESR_BENCH_SHARED).

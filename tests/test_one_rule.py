@@ -265,6 +265,9 @@ def test_metrics_shapes_borders_and_window_edges() -> None:
     assert g.tolist()[:6] == pytest.approx([0.00102838, 0.00759876, 0.03600077, 0.10936069, 0.21300554, 0.26601172],
                                            abs=1e-8)
     assert torch.allclose(gaussian_window(), torch.outer(g, g)) and gaussian_window().shape == (11, 11)
+    # another sigma: cv2.getGaussianKernel(5, 1.0) = [0.05448868, 0.24420134, 0.40261995, 0.24420134, 0.05448868]
+    g1 = torch.tensor([0.05448868, 0.24420134, 0.40261995, 0.24420134, 0.05448868], dtype=torch.float64)
+    assert torch.allclose(gaussian_window(5, 1.0), torch.outer(g1, g1), atol=1e-8)
     rng = torch.Generator().manual_seed(0)
     a = torch.randint(0, 256, (1, 11, 11), generator=rng).double()
     b = (a + torch.randint(-3, 4, (1, 11, 11), generator=rng)).clamp(0, 255)
