@@ -88,11 +88,10 @@ STATUSES_BY_KIND: dict[str, tuple[str, ...]] = {
     "runtime": ("ok", "invalid", "failed", "skipped"),
     "quality": ("ok", "failed", "skipped", "no_checkpoint"),
 }
-STATUSES = ("ok", "partial", "invalid", "failed", "skipped", "no_checkpoint")
 _NUM = "number"  # int or finite float, never bool
 _OPT_NUM = "number or null"
 _COMMON: dict[str, Any] = {
-    "model": str, "scale": "positive int", "status": STATUSES, "message": (str, None), "variant": (str, None),
+    "model": str, "scale": "positive int", "message": (str, None), "variant": (str, None),
     "options": (dict, None), "identity": (dict, None), "identity_hash": (str, None), "env": (dict, None),
     "protocol": (dict, None), "created": (str, None), "elapsed_s": _OPT_NUM, "dataset": (str, None),
 }

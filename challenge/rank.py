@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .rules import YearRules
-from .score import TeamMetrics, TeamScore, metrics_from_official, score_team
+from .score import TeamMetrics, TeamScore, _num, metrics_from_official, score_team
 
 __all__ = ["Ranking", "load_results", "rank_teams", "format_results_txt", "format_ranking", "ranking_to_json",
            "competition_ranks", "metrics_from_record", "BASELINE_RE"]
@@ -240,10 +240,6 @@ def format_ranking(r: Ranking) -> str:
     return "\n".join(out) + "\n"
 
 
-def _finite_or_none(v: float) -> float | None:
-    return v if math.isfinite(v) else None
-
-
 def ranking_to_json(r: Ranking) -> dict[str, Any]:
     """JSON-ready ranking: per team the raw metrics, terms, threshold checks and flags; per track ranks.
 
@@ -272,7 +268,7 @@ def ranking_to_json(r: Ranking) -> dict[str, Any]:
             "acts_m": m.acts_m,
             "mem_mib": m.mem_mib,
             "convs": m.convs,
-            **{k: _finite_or_none(v) for k, v in ts.terms.items()},
+            **{k: _num(v) for k, v in ts.terms.items()},
             **({"overflow": overflow} if overflow else {}),
             "passes_threshold": ts.passes_threshold,
             "passes_only_rounded": ts.passes_only_rounded,
@@ -294,6 +290,6 @@ def ranking_to_json(r: Ranking) -> dict[str, Any]:
             "baseline": r.rules.baseline.model,
         },
         "teams": teams,
-        "tracks": {k: [{"rank": a, "team": b, "value": _finite_or_none(c)} for a, b, c in v]
+        "tracks": {k: [{"rank": a, "team": b, "value": _num(c)} for a, b, c in v]
                    for k, v in r.tracks.items()},
     }

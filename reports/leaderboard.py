@@ -28,7 +28,7 @@ import re
 from typing import Any
 
 from .loader import ResultSet
-from .tables import _dataset_order, _label, _published_name
+from .tables import _counted, _dataset_order, _label, _published_name
 
 CONVENTIONS: tuple[dict[str, str], ...] = (
     {"key": "ntire", "label": "NTIRE 2024-26 (fvcore, 256² LR)", "params": "params",
@@ -128,7 +128,7 @@ def _complexity_cells(c: dict[str, Any] | None) -> dict[str, Any]:
     A figure the record lacks (a ``partial`` record's failed counter) stays None: never another
     convention's figure in its place.
     """
-    if not c or c.get("status") not in ("ok", "partial"):
+    if not _counted(c):
         return {"params": {}, "flops": {}, "madds_g": None}
     params, flops = {}, {}
     for conv in CONVENTIONS:
